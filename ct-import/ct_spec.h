@@ -1,0 +1,31 @@
+/* One container to create, as decided from the options and the template. */
+#ifndef CTI_CT_SPEC_H
+#define CTI_CT_SPEC_H
+
+#include <stdbool.h>
+
+enum ct_backend { BACKEND_PVE, BACKEND_LXC };
+
+struct ct_spec {
+	const char *template_path;  /* absolute path of the template archive */
+	const char *template_name;  /* its file name in the template cache */
+	unsigned vmid;              /* Proxmox VMID; 0 until chosen */
+	const char *name;           /* LXC container name */
+	const char *hostname;
+	const char *storage;        /* Proxmox storage for the root disk */
+	unsigned disk_gb;
+	unsigned memory_mb;
+	unsigned cores;
+	const char *bridge;         /* NULL: no network device (LXC type empty) */
+	const char *ip;             /* "ADDR/PREFIX" or "dhcp" */
+	const char *gw;
+	const char *nameserver;
+	const char *searchdomain;
+	const char *arch;
+	const char *ostype;
+	const char *lxc_path;       /* LXC backend: container directory root */
+	bool start;
+	bool dry_run;
+};
+
+#endif

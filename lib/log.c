@@ -1,0 +1,25 @@
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+static const char *log_program = "p2v";
+static enum log_level log_level = LOG_INFO;
+
+void log_init(const char *program) { log_program = program; }
+void log_set_level(enum log_level level) { log_level = level; }
+enum log_level log_get_level(void) { return log_level; }
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	static const char *const prefix[] = { "error: ", "warning: ", "", "debug: " };
+	if (level > log_level)
+		return;
+	char line[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	/* One fprintf call so lines from concurrent processes do not interleave. */
+	fprintf(stderr, "%s: %s%s\n", log_program, prefix[level], line);
+}

@@ -1,0 +1,28 @@
+/* Command-line options defined once, as a table: the parser, --help and the
+ * man page's option list are all generated from it, so they cannot drift. */
+#ifndef OPTIONS_H
+#define OPTIONS_H
+
+#include <stdio.h>
+
+struct opt_def {
+	const char *name;   /* long name without "--" */
+	int key;            /* what the handler receives: a short letter or >= 256 */
+	const char *arg;    /* argument name shown in help; NULL for a flag */
+	const char *help;   /* one sentence */
+};
+
+/* The handler returns 0, or a negative error to stop parsing. */
+typedef int (*opt_handler_fn)(void *ctx, int key, const char *arg);
+
+/* Parse argv[1..] (argv[0] is the command name) against defs, which ends with
+ * a zeroed entry. Returns the index of the first operand, or -EINVAL after
+ * logging what was wrong. Options may follow operands. */
+int opt_parse(const struct opt_def *defs, int argc, char **argv, opt_handler_fn fn, void *ctx);
+
+/* "Usage: …" then one line per option, for --help. */
+void opt_print_help(FILE *f, const char *usage, const char *summary, const struct opt_def *defs);
+/* The option list as man(7) .TP paragraphs, for doc/man. */
+void opt_print_man(FILE *f, const struct opt_def *defs);
+
+#endif

@@ -1,0 +1,18 @@
+/* Entry points of p2v's commands: each takes argv with argv[0] = command
+ * name and returns the process exit status (see exit codes in p2v(1)). */
+#ifndef P2V_COMMANDS_H
+#define P2V_COMMANDS_H
+
+/* Exit statuses shared by every command. */
+enum {
+	P2V_EXIT_OK = 0,
+	P2V_EXIT_FAILURE = 1,   /* the migration failed; the reason was logged */
+	P2V_EXIT_USAGE = 2,     /* bad command line */
+	P2V_EXIT_HOSTKEY = 3,   /* host key unknown, changed or not matching the pin */
+	P2V_EXIT_AUTH = 4,      /* login refused */
+	P2V_EXIT_REMOTE = 5,    /* ct-import refused or failed */
+};
+
+int cmd_ct(int argc, char **argv);
+
+#endif

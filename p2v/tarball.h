@@ -1,0 +1,41 @@
+/* The lossless root filesystem archive: a compressed pax tarball written
+ * through libarchive, streamed to a sink as it is produced. */
+#ifndef P2V_TARBALL_H
+#define P2V_TARBALL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum tar_compression { TAR_ZSTD, TAR_GZIP };
+
+struct tarball_opts {
+	const char *root;               /* directory to archive (members are ./...) */
+	const char *const *excludes;    /* extra fnmatch patterns, relative to root */
+	size_t n_excludes;
+	enum tar_compression compression;
+	int level;                      /* compression level; 0 = default */
+	int threads;                    /* zstd worker threads; 0 = one per core */
+	/* Called now and then with the source bytes read so far (may be NULL). */
+	void (*progress)(void *ctx, uint64_t source_bytes, uint64_t compressed_bytes);
+	void *progress_ctx;
+};
+
+struct tarball_stats {
+	uint64_t entries;
+	uint64_t source_bytes;      /* file data read */
+	uint64_t compressed_bytes;  /* bytes handed to the sink */
+	uint64_t warnings;          /* unreadable entries skipped with a warning */
+};
+
+/* Sink for the compressed bytes: returns 0 or a negative error, which aborts
+ * the archive. */
+typedef int (*tarball_sink_fn)(void *ctx, const void *buf, size_t len);
+
+/* Archive opts->root into sink. Returns 0 or a negative error (logged). */
+int tarball_write(const struct tarball_opts *opts, tarball_sink_fn sink, void *sink_ctx,
+		  struct tarball_stats *stats);
+
+/* The file extension for a compression: ".tar.zst" or ".tar.gz". */
+const char *tarball_extension(enum tar_compression c);
+
+#endif
