@@ -1,0 +1,224 @@
+/* ct-import receive: read a p2v stream on stdin into the template cache.
+ * Nothing appears under the final name until the SHA-256 the sender
+ * computed matches what was written and the data is on disk. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "atomic_file.h"
+#include "commands.h"
+#include "config.h"
+#include "log.h"
+#include "options.h"
+#include "stream.h"
+#include "util.h"
+
+enum { OPT_CACHE_DIR = 256, OPT_CONFIG, OPT_FORCE };
+
+static const struct opt_def receive_opts[] = {
+	{ "cache-dir", OPT_CACHE_DIR, "DIR", "template cache to write into (default from the config file, else " CTI_DEFAULT_CACHE_DIR ")" },
+	{ "config", OPT_CONFIG, "FILE", "config file (default " CTI_CONFIG_FILE ")" },
+	{ "force", OPT_FORCE, NULL, "replace an existing template of the same name" },
+	{ "verbose", 'v', NULL, "log more" },
+	{ "help", 'h', NULL, "show this help" },
+	{ 0 },
+};
+
+struct receive_args {
+	const char *cache_dir;
+	const char *config;
+	bool force;
+	bool help;
+};
+
+static int receive_opt(void *ctx, int key, const char *arg)
+{
+	struct receive_args *a = ctx;
+	switch (key) {
+	case OPT_CACHE_DIR: a->cache_dir = arg; break;
+	case OPT_CONFIG: a->config = arg; break;
+	case OPT_FORCE: a->force = true; break;
+	case 'v': log_set_level(LOG_DEBUG); break;
+	case 'h': a->help = true; break;
+	}
+	return 0;
+}
+
+/* What the HELLO frame announces. */
+struct template_hello {
+	char name[160];
+	const char *extension;
+};
+
+static int parse_hello(const uint8_t *buf, size_t len, struct template_hello *h)
+{
+	json_error_t err;
+	json_t *root = json_loadb((const char *)buf, len, 0, &err);
+	if (!root || !json_is_object(root)) {
+		log_error("stream header is not a JSON object: %s", root ? "wrong type" : err.text);
+		json_decref(root);
+		return -EPROTO;
+	}
+	int rc = -EPROTO;
+	const char *kind = json_string_value(json_object_get(root, "kind"));
+	const char *name = json_string_value(json_object_get(root, "name"));
+	const char *comp = json_string_value(json_object_get(root, "compression"));
+	if (!kind || strcmp(kind, "template")) {
+		log_error("stream kind '%s' is not supported by this ct-import (expected 'template')",
+			  kind ? kind : "(none)");
+	} else if (!name || !name_is_safe(name)) {
+		log_error("template name '%s' is not allowed: use letters, digits, '.', '_', '-', '+'",
+			  name ? name : "(none)");
+	} else if (!comp || (strcmp(comp, "zstd") && strcmp(comp, "gzip"))) {
+		log_error("unknown compression '%s'", comp ? comp : "(none)");
+	} else {
+		snprintf(h->name, sizeof(h->name), "%s", name);
+		h->extension = !strcmp(comp, "zstd") ? ".tar.zst" : ".tar.gz";
+		rc = 0;
+	}
+	json_decref(root);
+	return rc;
+}
+
+/* Copy DATA frames into f until END; verify offsets, total and SHA-256. */
+static int receive_body(int in, struct atomic_file *f, uint8_t *buf, uint64_t *total,
+			uint8_t digest[SHA256_LEN])
+{
+	struct sha256 sha;
+	int rc = sha256_init(&sha);
+	if (rc < 0)
+		return rc;
+	uint64_t written = 0;
+	for (;;) {
+		struct frame_header h;
+		rc = stream_read_frame(in, &h, buf, STREAM_MAX_DATA);
+		if (rc == 0) {
+			log_error("the stream ended before its end frame (connection lost?)");
+			rc = -EPROTO;
+			break;
+		}
+		if (rc < 0)
+			break;
+		if (h.type == FRAME_DATA) {
+			if (h.offset != written) {
+				log_error("data frame at offset %llu, expected %llu",
+					  (unsigned long long)h.offset, (unsigned long long)written);
+				rc = -EPROTO;
+				break;
+			}
+			sha256_update(&sha, buf, h.length);
+			if ((rc = write_full(f->fd, buf, h.length)) < 0) {
+				log_error("writing %s: %s", f->name, strerror(-rc));
+				break;
+			}
+			written += h.length;
+		} else if (h.type == FRAME_END) {
+			if (h.offset != written) {
+				log_error("end frame says %llu bytes, %llu were received",
+					  (unsigned long long)h.offset, (unsigned long long)written);
+				rc = -EPROTO;
+				break;
+			}
+			sha256_final(&sha, digest);
+			if (memcmp(digest, buf, SHA256_LEN)) {
+				log_error("SHA-256 mismatch: the data received is not what was sent");
+				return -EBADMSG;
+			}
+			*total = written;
+			return 0;
+		} else if (h.type == FRAME_ABORT) {
+			log_error("the sender aborted: %.*s", (int)h.length, (const char *)buf);
+			rc = -ECANCELED;
+			break;
+		} else {
+			log_error("unexpected frame type %u in a template stream", h.type);
+			rc = -EPROTO;
+			break;
+		}
+	}
+	sha256_abandon(&sha);
+	return rc;
+}
+
+static int exit_code_for(int rc)
+{
+	if (rc == -EEXIST)
+		return CTI_EXIT_EXISTS;
+	if (rc == -EPROTO || rc == -EBADMSG)
+		return CTI_EXIT_VERIFY;
+	return CTI_EXIT_FAILURE;
+}
+
+int cmd_receive(int argc, char **argv)
+{
+	struct receive_args a = { 0 };
+	int idx = opt_parse(receive_opts, argc, argv, receive_opt, &a);
+	if (idx < 0)
+		return CTI_EXIT_USAGE;
+	if (a.help) {
+		opt_print_help(stdout, "ct-import receive [OPTIONS] < STREAM",
+			       "Read a p2v stream on standard input and store the template it carries\n"
+			       "in the template cache, published only after its SHA-256 matches.",
+			       receive_opts);
+		return 0;
+	}
+	if (idx < argc) {
+		log_error("receive takes no operands ('%s')", argv[idx]);
+		return CTI_EXIT_USAGE;
+	}
+	struct cti_config cfg = { 0 };
+	if (cti_config_load(a.config, &cfg) < 0)
+		return CTI_EXIT_USAGE;
+	if (a.cache_dir && cti_config_set(&cfg, "cache_dir", a.cache_dir) < 0) {
+		cti_config_free(&cfg);
+		return CTI_EXIT_USAGE;
+	}
+
+	int rc;
+	_cleanup_free_ uint8_t *buf = malloc(STREAM_MAX_DATA);
+	struct atomic_file f = { .fd = -1, .dirfd = -1 };
+	struct template_hello hello;
+	struct frame_header h;
+	uint64_t total = 0;
+	uint8_t digest[SHA256_LEN];
+	if (!buf) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if ((rc = stream_read_preamble(STDIN_FILENO)) < 0)
+		goto out;
+	rc = stream_read_frame(STDIN_FILENO, &h, buf, STREAM_MAX_DATA);
+	if (rc <= 0 || h.type != FRAME_HELLO) {
+		if (rc >= 0)
+			log_error("the stream does not start with a header frame");
+		rc = -EPROTO;
+		goto out;
+	}
+	if ((rc = parse_hello(buf, h.length, &hello)) < 0)
+		goto out;
+	char final[200];
+	snprintf(final, sizeof(final), "%s%s", hello.name, hello.extension);
+	if ((rc = atomic_file_open(&f, cfg.cache_dir, final, a.force)) < 0)
+		goto out;
+	log_info("receiving template %s into %s", final, cfg.cache_dir);
+	if ((rc = receive_body(STDIN_FILENO, &f, buf, &total, digest)) < 0)
+		goto out;
+	if ((rc = atomic_file_commit(&f, a.force)) < 0)
+		goto out;
+	char hex[2 * SHA256_LEN + 1], size[32];
+	sha256_hex(digest, hex);
+	log_info("stored %s/%s (%s, sha256 %s)", cfg.cache_dir, final,
+		 format_bytes(total, size, sizeof(size)), hex);
+	printf("OK %s/%s %llu %s\n", cfg.cache_dir, final, (unsigned long long)total, hex);
+out:
+	atomic_file_discard(&f);
+	cti_config_free(&cfg);
+	if (rc < 0) {
+		printf("ERR %s\n", strerror(-rc));
+		log_error("nothing was published");
+		return exit_code_for(rc);
+	}
+	return CTI_EXIT_OK;
+}

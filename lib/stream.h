@@ -1,0 +1,75 @@
+/* The p2v stream: what p2v sends to ct-import over the SSH channel.
+ * Specified in doc/protocol.md; keep the two in step.
+ *
+ *   preamble  "P2VSTRM\n" | u32 version | u32 reserved        (16 bytes)
+ *   frame     u32 type | u32 length | u64 offset | payload    (16 + length)
+ *
+ * All integers are big-endian. */
+#ifndef STREAM_H
+#define STREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sha256.h"
+
+#define STREAM_MAGIC "P2VSTRM\n"
+#define STREAM_VERSION 1
+#define STREAM_PREAMBLE_LEN 16
+#define STREAM_FRAME_HEADER_LEN 16
+/* Largest payloads a receiver accepts; anything larger is a protocol error. */
+#define STREAM_MAX_DATA (4u << 20)
+#define STREAM_MAX_HELLO (1u << 20)
+#define STREAM_MAX_ABORT 4096u
+/* What the sender packs into one data frame. */
+#define STREAM_DATA_FRAME (1u << 20)
+
+enum frame_type {
+	FRAME_HELLO = 1,  /* JSON object describing what follows; offset 0 */
+	FRAME_DATA = 2,   /* payload bytes at logical offset */
+	FRAME_ZERO = 3,   /* payload: u64 count of zero bytes at offset */
+	FRAME_END = 4,    /* offset: total logical size; payload: SHA-256 */
+	FRAME_ABORT = 5,  /* the sender gives up; payload: reason text */
+};
+
+struct frame_header {
+	uint32_t type;
+	uint32_t length;
+	uint64_t offset;
+};
+
+/* Where the writer's bytes go: returns 0 or a negative error. */
+typedef int (*stream_sink_fn)(void *ctx, const void *buf, size_t len);
+
+struct stream_writer {
+	stream_sink_fn sink;
+	void *sink_ctx;
+	uint64_t offset;      /* logical bytes emitted so far (data and zeros) */
+	struct sha256 sha;    /* over the logical content, zeros included */
+	uint8_t *buf;         /* frame header + pending data payload */
+	size_t pending;       /* payload bytes in buf */
+};
+
+int stream_writer_init(struct stream_writer *w, stream_sink_fn sink, void *sink_ctx);
+/* Preamble and HELLO frame. */
+int stream_write_hello(struct stream_writer *w, const char *json);
+/* Append logical bytes; sent in frames of STREAM_DATA_FRAME bytes. */
+int stream_write_data(struct stream_writer *w, const void *buf, size_t len);
+/* A run of zero bytes, sent as one ZERO frame. */
+int stream_write_zero(struct stream_writer *w, uint64_t count);
+/* Flush pending data and send END with the total and SHA-256 (copied to
+ * digest if not NULL). */
+int stream_write_end(struct stream_writer *w, uint8_t digest[SHA256_LEN]);
+/* Tell the receiver to discard everything (best effort). */
+int stream_write_abort(struct stream_writer *w, const char *reason);
+void stream_writer_free(struct stream_writer *w);
+
+/* Reading side. Both return -EPROTO (logged) for anything malformed,
+ * including a stream cut short. */
+int stream_read_preamble(int fd);
+/* Read one frame header and its payload into buf (cap >= STREAM_MAX_DATA).
+ * Lengths are checked against the type's limit before anything is read.
+ * Returns 1 for a frame, 0 for EOF exactly at a frame boundary. */
+int stream_read_frame(int fd, struct frame_header *h, uint8_t *buf, size_t cap);
+
+#endif

@@ -1,0 +1,456 @@
+/* p2v ct: archive a root filesystem losslessly and stream it to
+ * `ct-import receive` on the hypervisor (or into a local file). */
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "atomic_file.h"
+#include "commands.h"
+#include "log.h"
+#include "options.h"
+#include "progress.h"
+#include "remote.h"
+#include "source.h"
+#include "ssh.h"
+#include "stream.h"
+#include "tarball.h"
+#include "util.h"
+#include "version.h"
+
+enum {
+	OPT_TO = 256, OPT_NAME, OPT_ROOT, OPT_DEVICE, OPT_IDENTITY, OPT_PASSWORD_FILE,
+	OPT_HOSTKEY, OPT_ACCEPT_NEW, OPT_KNOWN_HOSTS, OPT_REMOTE_IMPORT, OPT_COMPRESS,
+	OPT_LEVEL, OPT_THREADS, OPT_EXCLUDE, OPT_OUTPUT, OPT_FORCE, OPT_PROGRESS,
+	OPT_CREATE, OPT_REMOTE_CREATE,
+	/* Options passed through to create-ct with --create. */
+	OPT_C_VMID = 512, OPT_C_HOSTNAME, OPT_C_STORAGE, OPT_C_DISK_GB, OPT_C_MEMORY,
+	OPT_C_CORES, OPT_C_BRIDGE, OPT_C_IP, OPT_C_GW, OPT_C_BACKEND, OPT_C_START,
+};
+
+static const struct opt_def ct_opts[] = {
+	{ "to", OPT_TO, "[USER@]HOST[:PORT]", "hypervisor to send to over SSH" },
+	{ "name", OPT_NAME, "NAME", "template name; the file becomes NAME.tar.zst (or .tar.gz)" },
+	{ "root", OPT_ROOT, "DIR", "archive this already-mounted root directory" },
+	{ "device", OPT_DEVICE, "DEV", "mount DEV read-only (no journal replay) with the filesystems its fstab lists, and archive that" },
+	{ "output", OPT_OUTPUT, "FILE", "write the compressed tarball to FILE instead of sending it" },
+	{ "identity", 'i', "FILE", "SSH private key to log in with" },
+	{ "password-file", OPT_PASSWORD_FILE, "FILE", "log in with the password on FILE's first line" },
+	{ "hostkey", OPT_HOSTKEY, "SHA256:...", "accept only the host key with this fingerprint" },
+	{ "accept-new-hostkey", OPT_ACCEPT_NEW, NULL, "accept and record a host key not yet known (a changed key is always refused)" },
+	{ "known-hosts", OPT_KNOWN_HOSTS, "FILE", "known_hosts file (default ~/.ssh/known_hosts)" },
+	{ "remote-import", OPT_REMOTE_IMPORT, "CMD", "remote command that receives the stream (default 'ct-import receive')" },
+	{ "compress", OPT_COMPRESS, "zstd|gzip", "compression (default zstd, multi-threaded)" },
+	{ "level", OPT_LEVEL, "N", "compression level (zstd 1-19, default 3; gzip 1-9, default 6)" },
+	{ "threads", OPT_THREADS, "N", "zstd worker threads (default: one per CPU)" },
+	{ "exclude", OPT_EXCLUDE, "PATTERN", "leave out paths matching PATTERN (relative to the root; repeatable)" },
+	{ "force", OPT_FORCE, NULL, "with --output: replace an existing file" },
+	{ "progress", OPT_PROGRESS, "auto|json|none", "progress display (default auto: a line on a terminal)" },
+	{ "create", OPT_CREATE, NULL, "after a verified transfer, create the container with 'ct-import create-ct'" },
+	{ "remote-create", OPT_REMOTE_CREATE, "CMD", "remote command for --create (default 'ct-import create-ct')" },
+	{ "vmid", OPT_C_VMID, "N", "with --create: container ID (passed to create-ct)" },
+	{ "hostname", OPT_C_HOSTNAME, "NAME", "with --create: container hostname" },
+	{ "storage", OPT_C_STORAGE, "STORAGE", "with --create: Proxmox storage for the root disk" },
+	{ "disk-gb", OPT_C_DISK_GB, "N", "with --create: root disk size in GiB" },
+	{ "memory", OPT_C_MEMORY, "MB", "with --create: memory in MiB" },
+	{ "cores", OPT_C_CORES, "N", "with --create: CPU cores" },
+	{ "bridge", OPT_C_BRIDGE, "BR", "with --create: bridge for eth0" },
+	{ "ip", OPT_C_IP, "CIDR|dhcp", "with --create: eth0 address" },
+	{ "gw", OPT_C_GW, "IP", "with --create: default gateway" },
+	{ "backend", OPT_C_BACKEND, "pve|lxc", "with --create: Proxmox or plain LXC" },
+	{ "start", OPT_C_START, NULL, "with --create: start the container" },
+	{ "verbose", 'v', NULL, "log more" },
+	{ "help", 'h', NULL, "show this help" },
+	{ 0 },
+};
+
+struct ct_args {
+	struct ssh_auth_opts auth;
+	const char *to, *name, *root, *device, *output, *remote_import, *remote_create;
+	struct tarball_opts tar;
+	const char *excludes[64];
+	char **create_args;  /* "--opt" "value" pairs for create-ct */
+	size_t n_create_args;
+	enum progress_mode progress;
+	bool force, create, help;
+};
+
+static const char *option_name(int key)
+{
+	for (const struct opt_def *d = ct_opts; d->name; d++)
+		if (d->key == key)
+			return d->name;
+	return NULL;
+}
+
+static int ct_opt(void *ctx, int key, const char *arg)
+{
+	struct ct_args *a = ctx;
+	uint64_t n;
+	switch (key) {
+	case OPT_TO: a->to = arg; break;
+	case OPT_NAME: a->name = arg; break;
+	case OPT_ROOT: a->root = arg; break;
+	case OPT_DEVICE: a->device = arg; break;
+	case OPT_OUTPUT: a->output = arg; break;
+	case 'i': a->auth.identity = arg; break;
+	case OPT_PASSWORD_FILE: a->auth.password_file = arg; break;
+	case OPT_HOSTKEY: a->auth.hostkey_pin = arg; break;
+	case OPT_ACCEPT_NEW: a->auth.accept_new_hostkey = true; break;
+	case OPT_KNOWN_HOSTS: a->auth.known_hosts = arg; break;
+	case OPT_REMOTE_IMPORT: a->remote_import = arg; break;
+	case OPT_REMOTE_CREATE: a->remote_create = arg; break;
+	case OPT_FORCE: a->force = true; break;
+	case OPT_CREATE: a->create = true; break;
+	case 'v': log_set_level(LOG_DEBUG); break;
+	case 'h': a->help = true; break;
+	case OPT_COMPRESS:
+		if (!strcmp(arg, "zstd"))
+			a->tar.compression = TAR_ZSTD;
+		else if (!strcmp(arg, "gzip"))
+			a->tar.compression = TAR_GZIP;
+		else {
+			log_error("--compress takes zstd or gzip, not '%s'", arg);
+			return -EINVAL;
+		}
+		break;
+	case OPT_LEVEL:
+		if (parse_u64(arg, 1, 19, &n) < 0) {
+			log_error("--level takes a number from 1 to 19, not '%s'", arg);
+			return -EINVAL;
+		}
+		a->tar.level = (int)n;
+		break;
+	case OPT_THREADS:
+		if (parse_u64(arg, 1, 256, &n) < 0) {
+			log_error("--threads takes a number from 1 to 256, not '%s'", arg);
+			return -EINVAL;
+		}
+		a->tar.threads = (int)n;
+		break;
+	case OPT_EXCLUDE:
+		if (a->tar.n_excludes == ARRAY_SIZE(a->excludes)) {
+			log_error("too many --exclude patterns (at most %zu)", ARRAY_SIZE(a->excludes));
+			return -EINVAL;
+		}
+		a->excludes[a->tar.n_excludes++] = arg;
+		break;
+	case OPT_PROGRESS:
+		if (progress_mode_parse(arg, &a->progress) < 0) {
+			log_error("--progress takes auto, json or none, not '%s'", arg);
+			return -EINVAL;
+		}
+		break;
+	default:
+		if (key >= OPT_C_VMID)
+			return remote_args_add(&a->create_args, &a->n_create_args,
+					       option_name(key), arg);
+	}
+	return 0;
+}
+
+static volatile sig_atomic_t interrupted;
+static void on_signal(int sig) { interrupted = sig; }
+
+static void install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* The tarball's bytes go either into stream frames or straight into a file. */
+struct ct_sink {
+	struct stream_writer *stream;
+	int fd;
+	struct progress *progress;
+};
+
+static int ct_sink_write(void *ctx, const void *buf, size_t len)
+{
+	struct ct_sink *s = ctx;
+	if (interrupted) {
+		log_error("interrupted by signal %d", (int)interrupted);
+		return -EINTR;
+	}
+	if (s->stream)
+		return stream_write_data(s->stream, buf, len);
+	int rc = write_full(s->fd, buf, len);
+	if (rc < 0)
+		log_error("writing the output: %s", strerror(-rc));
+	return rc;
+}
+
+static void ct_progress(void *ctx, uint64_t source_bytes, uint64_t compressed_bytes)
+{
+	progress_update(ctx, source_bytes, compressed_bytes);
+}
+
+/* Bytes in use on the filesystem holding root: the ETA's yardstick. */
+static uint64_t used_bytes_estimate(const char *root)
+{
+	struct statvfs vfs;
+	if (statvfs(root, &vfs) < 0)
+		return 0;
+	return (uint64_t)(vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize;
+}
+
+static char *hello_json(const struct ct_args *a, const char *root)
+{
+	char host[256] = "";
+	_cleanup_free_ char *etc_hostname = NULL;
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/etc/hostname", root);
+	if (read_file(path, 255, &etc_hostname, NULL) == 0)
+		snprintf(host, sizeof(host), "%.*s", (int)strcspn(etc_hostname, "\r\n"), etc_hostname);
+	json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:{s:s, s:s}}",
+			      "version", STREAM_VERSION, "kind", "template", "name", a->name,
+			      "compression", a->tar.compression == TAR_ZSTD ? "zstd" : "gzip",
+			      "p2v_version", P2V_VERSION, "source", "hostname", host,
+			      "root", a->device ? a->device : root);
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return s;
+}
+
+static int check_args(const struct ct_args *a)
+{
+	if (!a->name) {
+		log_error("--name is required (the template's name on the hypervisor)");
+		return -EINVAL;
+	}
+	if (!name_is_safe(a->name)) {
+		log_error("--name '%s': use letters, digits, '.', '_', '-', '+' (not starting with '.' or '-')",
+			  a->name);
+		return -EINVAL;
+	}
+	if (!a->root == !a->device) {
+		log_error("give exactly one of --root DIR or --device DEV");
+		return -EINVAL;
+	}
+	if (!a->to == !a->output) {
+		log_error("give exactly one of --to HOST or --output FILE");
+		return -EINVAL;
+	}
+	if (a->create && !a->to) {
+		log_error("--create needs --to");
+		return -EINVAL;
+	}
+	if (a->n_create_args && !a->create) {
+		log_error("container options (--vmid, --memory …) need --create");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int archive_to_file(struct ct_args *a, struct progress *prog,
+			   struct tarball_stats *stats)
+{
+	_cleanup_free_ char *copy = strdup(a->output);
+	if (!copy)
+		return -ENOMEM;
+	char *slash = strrchr(copy, '/');
+	const char *dir = slash ? (slash == copy ? "/" : copy) : ".";
+	const char *base = slash ? slash + 1 : copy;
+	if (slash)
+		*slash = '\0';
+	struct atomic_file f;
+	int rc = atomic_file_open(&f, dir, base, a->force);
+	if (rc < 0)
+		return rc;
+	struct ct_sink sink = { .fd = f.fd, .progress = prog };
+	rc = tarball_write(&a->tar, ct_sink_write, &sink, stats);
+	if (rc == 0)
+		rc = atomic_file_commit(&f, a->force);
+	atomic_file_discard(&f);
+	if (rc == 0)
+		log_info("wrote %s", a->output);
+	return rc;
+}
+
+static int exit_for_ssh_error(int rc)
+{
+	switch (-rc) {
+	case SSH_ERR_HOSTKEY: return P2V_EXIT_HOSTKEY;
+	case SSH_ERR_AUTH: return P2V_EXIT_AUTH;
+	case SSH_ERR_REMOTE: return P2V_EXIT_REMOTE;
+	default: return P2V_EXIT_FAILURE;
+	}
+}
+
+/* Run the remote command given, with the reply of its stdout; returns the
+ * exit code p2v should end with. */
+static int remote_create(struct ssh_conn *c, const struct ct_args *a, const char *template_file)
+{
+	char **args = NULL;
+	size_t n = 0;
+	if (remote_args_add(&args, &n, "template", template_file) < 0) {
+		remote_args_free(args, n);
+		return P2V_EXIT_FAILURE;
+	}
+	char **all = realloc(args, (n + a->n_create_args) * sizeof(*all));
+	if (!all) {
+		remote_args_free(args, n);
+		return P2V_EXIT_FAILURE;
+	}
+	/* The template first, then the user's options, which are borrowed. */
+	memcpy(all + n, a->create_args, a->n_create_args * sizeof(*all));
+	_cleanup_free_ char *cmd = remote_command(a->remote_create ? a->remote_create
+								  : "ct-import create-ct",
+						  all, n + a->n_create_args);
+	remote_args_free(all, n);
+	if (!cmd)
+		return P2V_EXIT_FAILURE;
+	log_info("creating the container: %s", cmd);
+	int rc;
+	if ((rc = ssh_conn_exec(c, cmd)) < 0)
+		return exit_for_ssh_error(rc);
+	char reply[4096];
+	rc = ssh_conn_finish(c, reply, sizeof(reply));
+	fputs(reply, stdout);
+	if (rc != 0) {
+		log_error("creating the container failed on the hypervisor (exit status %d)", rc);
+		return P2V_EXIT_REMOTE;
+	}
+	return P2V_EXIT_OK;
+}
+
+static int send_over_ssh(struct ct_args *a, const char *root, struct progress *prog,
+			 struct tarball_stats *stats)
+{
+	struct ssh_target target = { 0 };
+	struct ssh_conn *conn = NULL;
+	struct stream_writer w = { 0 };
+	_cleanup_free_ char *hello = NULL;
+	int rc = ssh_target_parse(a->to, &target);
+	if (rc < 0)
+		return P2V_EXIT_USAGE;
+	if ((rc = ssh_conn_open(&target, &a->auth, &conn)) < 0)
+		goto out;
+	if ((rc = ssh_conn_exec(conn, a->remote_import ? a->remote_import : "ct-import receive")) < 0)
+		goto out;
+	if ((rc = stream_writer_init(&w, ssh_conn_write, conn)) < 0)
+		goto out;
+	if (!(hello = hello_json(a, root))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if ((rc = stream_write_hello(&w, hello)) < 0)
+		goto out;
+	struct ct_sink sink = { .stream = &w, .progress = prog };
+	rc = tarball_write(&a->tar, ct_sink_write, &sink, stats);
+	uint8_t digest[SHA256_LEN];
+	if (rc == 0)
+		rc = stream_write_end(&w, digest);
+	else
+		stream_write_abort(&w, "p2v failed while reading the source");
+	char reply[4096];
+	int status = ssh_conn_finish(conn, reply, sizeof(reply));
+	if (rc == 0 && status != 0) {
+		log_error("ct-import refused or failed (exit status %d): %s", status,
+			  reply[0] ? reply : "no reply");
+		rc = -SSH_ERR_REMOTE;
+	}
+	if (rc < 0)
+		goto out;
+	/* Reply: "OK PATH SIZE SHA256". */
+	char path[4096] = "", hex[2 * SHA256_LEN + 1], mine[2 * SHA256_LEN + 1];
+	sha256_hex(digest, mine);
+	if (sscanf(reply, "OK %4095s %*u %64s", path, hex) != 2 || strcmp(hex, mine)) {
+		log_error("unexpected reply from ct-import: %s", reply);
+		rc = -SSH_ERR_REMOTE;
+		goto out;
+	}
+	log_info("stored on %s as %s (sha256 %s, verified)", target.host, path, mine);
+	if (a->create) {
+		const char *file = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+		rc = remote_create(conn, a, file);
+		goto done;
+	}
+out:
+	rc = rc < 0 ? exit_for_ssh_error(rc) : P2V_EXIT_OK;
+done:
+	stream_writer_free(&w);
+	if (conn)
+		ssh_conn_close(conn);
+	ssh_target_free(&target);
+	return rc;
+}
+
+int cmd_ct(int argc, char **argv)
+{
+	struct ct_args a = { .progress = PROGRESS_AUTO };
+	a.tar.excludes = a.excludes;
+	int idx = opt_parse(ct_opts, argc, argv, ct_opt, &a);
+	int rc = P2V_EXIT_USAGE;
+	if (idx < 0)
+		goto out;
+	if (a.help) {
+		opt_print_help(stdout,
+			       "p2v ct --name NAME (--root DIR | --device DEV) (--to [USER@]HOST[:PORT] | --output FILE) [OPTIONS]",
+			       "Archive a Linux root filesystem losslessly (owners, modes, ACLs, xattrs,\n"
+			       "file capabilities, hard links, device nodes, sparse files) as a compressed\n"
+			       "pax tarball and stream it over SSH to 'ct-import receive' on the hypervisor,\n"
+			       "which stores it in the template cache once its SHA-256 is verified.",
+			       ct_opts);
+		rc = P2V_EXIT_OK;
+		goto out;
+	}
+	if (idx < argc) {
+		log_error("unexpected argument '%s' (see p2v ct --help)", argv[idx]);
+		goto out;
+	}
+	if (check_args(&a) < 0)
+		goto out;
+
+	install_signals();
+	struct source_mounts *mounts = NULL;
+	const char *root = a.root;
+	if (a.device) {
+		if (source_mount(a.device, &mounts, &root) < 0) {
+			rc = P2V_EXIT_FAILURE;
+			goto out;
+		}
+	} else {
+		struct stat st;
+		if (stat(root, &st) < 0) {
+			log_error("source root %s: %s", root, strerror(errno));
+			goto out;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			log_error("source root %s is not a directory", root);
+			goto out;
+		}
+	}
+	a.tar.root = root;
+	struct progress prog;
+	progress_init(&prog, a.progress, "archiving", used_bytes_estimate(root));
+	a.tar.progress = ct_progress;
+	a.tar.progress_ctx = &prog;
+	struct tarball_stats stats = { 0 };
+	if (a.output)
+		rc = archive_to_file(&a, &prog, &stats) < 0 ? P2V_EXIT_FAILURE : P2V_EXIT_OK;
+	else
+		rc = send_over_ssh(&a, root, &prog, &stats);
+	progress_finish(&prog);
+	if (mounts)
+		source_unmount(mounts);
+	char src[32], out[32];
+	if (rc == P2V_EXIT_OK)
+		log_info("%llu entries, %s read, %s sent in %.1f s%s",
+			 (unsigned long long)stats.entries,
+			 format_bytes(stats.source_bytes, src, sizeof(src)),
+			 format_bytes(stats.compressed_bytes, out, sizeof(out)), progress_elapsed(&prog),
+			 stats.warnings ? " (with warnings: see above)" : "");
+	else
+		log_error("migration of %s failed; nothing was published", a.name);
+out:
+	remote_args_free(a.create_args, a.n_create_args);
+	return rc;
+}
