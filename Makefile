@@ -27,6 +27,7 @@ CTI_A := $(BUILD)/libctimport.a
 BINS  := $(BUILD)/bin/p2v $(BUILD)/bin/ct-import
 UNITS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
+.SECONDARY:
 .PHONY: all deps check unit integration asan demo bench clean install fuzz
 all: $(BINS)
 
@@ -47,6 +48,9 @@ $(BUILD)/bin/p2v: $(call obj,p2v/main.c) $(P2V_A) $(LIB_A)
 $(BUILD)/bin/ct-import: $(call obj,ct-import/main.c) $(CTI_A) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Unit tests see every module's header.
+$(BUILD)/obj/tests/%.o: CFLAGS += -Ip2v -Ict-import
 
 $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(P2V_A) $(CTI_A) $(LIB_A)
 	@mkdir -p $(dir $@)
