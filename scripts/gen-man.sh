@@ -1,0 +1,41 @@
+#!/bin/sh
+# Generate doc/man/p2v.1 and doc/man/ct-import.1 from the programs' own
+# --help output, which comes from the option tables: the man pages cannot
+# drift from the code. `scripts/gen-man.sh BUILD/bin OUTDIR`.
+set -eu
+bin=${1:-build/bin}; out=${2:-doc/man}
+here=$(cd "$(dirname "$0")" && pwd)
+
+# Options section of one command, as .TP paragraphs.
+options() {
+  "$bin/$1" "$2" --help | awk '
+    /^Options:/ { on = 1; next }
+    on && /^  -/ {
+      line = substr($0, 3)
+      flag = substr(line, 1, 30); text = substr(line, 32)
+      sub(/ +$/, "", flag)
+      gsub(/\\/, "\\\\", flag); gsub(/-/, "\\-", flag)
+      n = split(flag, w, " ")
+      printf ".TP\n\\fB%s\\fR", w[1]
+      for (i = 2; i <= n; i++) printf " %s%s%s", (w[i] ~ /^\\-/ ? "\\fB" : "\\fI"), w[i], "\\fR"
+      printf "\n%s\n", text
+    }'
+}
+usage() { "$bin/$1" "$2" --help | sed -n 's/^Usage: //p' | sed 's/-/\\-/g'; }
+
+page() { # program section-file commands...
+  prog=$1; shift
+  { sed -n '/^#HEAD/,/^#END/p' "$here/man/$prog.in" | sed '1d;$d'
+    for c in "$@"; do
+      echo ".SS \"$prog $c\""
+      echo ".B $(usage "$prog" "$c")"
+      echo ".PP"
+      "$bin/$prog" "$c" --help | awk '/^Usage:/ {u=1; next} /^Options:/ {exit} u' | sed '/^$/d;s/^/ /;s/-/\\-/g' | sed 's/^ //'
+      options "$prog" "$c"
+    done
+    sed -n '/^#TAIL/,/^#END/p' "$here/man/$prog.in" | sed '1d;$d'
+  } > "$out/$prog.1"
+}
+mkdir -p "$out"
+page p2v ct
+page ct-import receive create-ct
