@@ -1,0 +1,662 @@
+/* The SSH transport: one libssh session, one exec channel at a time, host
+ * keys checked against known_hosts or a pinned fingerprint, login by key,
+ * password or the agent's/default keys. */
+#include "ssh.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libssh/libssh.h>
+
+#include "log.h"
+#include "util.h"
+
+/* AES-GCM first: with AES-NI it is several times faster than libssh's default
+ * first choice, chacha20-poly1305 (see bench/ssh_write.c). */
+#define FAST_CIPHERS "aes128-gcm@openssh.com,aes256-gcm@openssh.com," \
+		     "chacha20-poly1305@openssh.com,aes128-ctr,aes256-ctr"
+#define CONNECT_TIMEOUT_S 30L
+/* ssh_channel_write gets at most this much per call, so that we look at the
+ * remote stderr between calls and never pass libssh more than a uint32_t. */
+#define WRITE_CHUNK (256u * 1024)
+
+struct ssh_conn {
+	ssh_session session;
+	ssh_channel channel;
+	char *where;        /* "user@host:port", for messages */
+};
+
+/* ---- target parsing ---------------------------------------------------- */
+
+void ssh_target_free(struct ssh_target *t)
+{
+	if (!t)
+		return;
+	free(t->user);
+	free(t->host);
+	t->user = t->host = NULL;
+}
+
+static bool host_chars_ok(const char *h)
+{
+	for (const unsigned char *p = (const unsigned char *)h; *p; p++)
+		if (*p <= ' ' || *p == 0x7f || strchr("/@[]\\'\"`$;&|<>(){}*?!", *p))
+			return false;
+	return true;
+}
+
+static bool ipv6_ok(const char *a)
+{
+	/* A zone ("fe80::1%eth0") is allowed after the address. */
+	char buf[INET6_ADDRSTRLEN + 1];
+	size_t n = strcspn(a, "%");
+	if (n == 0 || n >= sizeof(buf) || (a[n] == '%' && (!a[n + 1] || !host_chars_ok(a + n + 1))))
+		return false;
+	memcpy(buf, a, n);
+	buf[n] = '\0';
+	struct in6_addr in;
+	return inet_pton(AF_INET6, buf, &in) == 1;
+}
+
+int ssh_target_parse(const char *spec, struct ssh_target *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->port = 22;
+	if (!spec || !*spec) {
+		log_error("no SSH target given (expected [USER@]HOST[:PORT])");
+		return -EINVAL;
+	}
+	const char *hostpart = spec;
+	const char *at = strrchr(spec, '@');
+	_cleanup_free_ char *user = NULL, *host = NULL;
+	if (at) {
+		if (at == spec) {
+			log_error("SSH target '%s': empty user name before '@'", spec);
+			return -EINVAL;
+		}
+		if (!(user = strndup(spec, (size_t)(at - spec))))
+			return -ENOMEM;
+		for (const unsigned char *p = (const unsigned char *)user; *p; p++)
+			if (*p <= ' ' || *p == 0x7f || *p == ':' || *p == '/') {
+				log_error("SSH target '%s': invalid character in the user name", spec);
+				return -EINVAL;
+			}
+		hostpart = at + 1;
+	}
+	const char *port = NULL;
+	if (hostpart[0] == '[') {
+		/* [IPv6] or [IPv6]:PORT */
+		const char *close = strchr(hostpart, ']');
+		if (!close) {
+			log_error("SSH target '%s': missing ']' after the IPv6 address", spec);
+			return -EINVAL;
+		}
+		if (!(host = strndup(hostpart + 1, (size_t)(close - hostpart - 1))))
+			return -ENOMEM;
+		if (!ipv6_ok(host)) {
+			log_error("SSH target '%s': '%s' is not an IPv6 address", spec, host);
+			return -EINVAL;
+		}
+		if (close[1] == ':')
+			port = close + 2;
+		else if (close[1]) {
+			log_error("SSH target '%s': unexpected text after ']' (expected :PORT)", spec);
+			return -EINVAL;
+		}
+	} else {
+		const char *colon = strchr(hostpart, ':');
+		if (colon && strchr(colon + 1, ':')) {
+			/* Several colons: a bare IPv6 address, as ssh(1) accepts;
+			 * a port then needs the [addr]:port form. */
+			if (!(host = strdup(hostpart)))
+				return -ENOMEM;
+			if (!ipv6_ok(host)) {
+				log_error("SSH target '%s': '%s' is not an IPv6 address "
+					  "(write [ADDR]:PORT for a port)", spec, host);
+				return -EINVAL;
+			}
+		} else {
+			size_t n = colon ? (size_t)(colon - hostpart) : strlen(hostpart);
+			if (!(host = strndup(hostpart, n)))
+				return -ENOMEM;
+			if (colon)
+				port = colon + 1;
+		}
+	}
+	if (!*host) {
+		log_error("SSH target '%s': empty host name", spec);
+		return -EINVAL;
+	}
+	if (!strchr(host, ':') && !host_chars_ok(host)) {
+		log_error("SSH target '%s': invalid character in the host name '%s'", spec, host);
+		return -EINVAL;
+	}
+	if (host[0] == '-') {
+		log_error("SSH target '%s': a host name cannot start with '-'", spec);
+		return -EINVAL;
+	}
+	if (port) {
+		uint64_t p;
+		if (parse_u64(port, 1, 65535, &p) < 0 || port[0] == '+' || port[0] == '-') {
+			log_error("SSH target '%s': port '%s' is not a number from 1 to 65535", spec, port);
+			return -EINVAL;
+		}
+		t->port = (unsigned)p;
+	}
+	t->user = user;
+	t->host = host;
+	user = host = NULL;
+	return 0;
+}
+
+/* ---- host key ---------------------------------------------------------- */
+
+static int mkdir_parents(const char *file)
+{
+	_cleanup_free_ char *dir = strdup(file);
+	if (!dir)
+		return -ENOMEM;
+	char *slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	for (char *p = dir + 1; ; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+			*p = '\0';
+			if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+				int e = errno;
+				log_error("cannot create %s: %s", dir, strerror(e));
+				return -e;
+			}
+			*p = c;
+			if (!c)
+				break;
+		}
+	}
+	return 0;
+}
+
+static char *default_known_hosts(void)
+{
+	const char *home = getenv("HOME");
+	if (!home || !*home) {
+		struct passwd *pw = getpwuid(getuid());
+		home = pw ? pw->pw_dir : "/";
+	}
+	char *path;
+	if (asprintf(&path, "%s/.ssh/known_hosts", home) < 0)
+		return NULL;
+	return path;
+}
+
+/* "SHA256:base64" as `ssh-keygen -l` prints it, or NULL. */
+static char *key_fingerprint(ssh_key key)
+{
+	unsigned char *hash = NULL;
+	size_t hlen = 0;
+	if (ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &hlen) < 0)
+		return NULL;
+	char *fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, hlen);
+	ssh_clean_pubkey_hash(&hash);
+	if (!fp)
+		return NULL;
+	char *ours = strdup(fp);
+	ssh_string_free_char(fp);
+	return ours;
+}
+
+/* Compare fingerprints ignoring the "SHA256:" prefix and base64 padding, so
+ * a pin copied with or without them matches. */
+static bool pin_matches(const char *pin, const char *fp)
+{
+	if (!strncmp(pin, "SHA256:", 7))
+		pin += 7;
+	if (!strncmp(fp, "SHA256:", 7))
+		fp += 7;
+	size_t a = strcspn(pin, "="), b = strcspn(fp, "=");
+	return a == b && a > 0 && !memcmp(pin, fp, a);
+}
+
+static int verify_host_key(struct ssh_conn *c, const struct ssh_auth_opts *o,
+			   const char *known_hosts)
+{
+	ssh_key key = NULL;
+	if (ssh_get_server_publickey(c->session, &key) < 0) {
+		log_error("%s: no host key from the server: %s", c->where, ssh_get_error(c->session));
+		return -SSH_ERR_HOSTKEY;
+	}
+	_cleanup_free_ char *fp = key_fingerprint(key);
+	const char *type = ssh_key_type_to_char(ssh_key_type(key));
+	ssh_key_free(key);
+	if (!fp) {
+		log_error("%s: cannot compute the host key fingerprint", c->where);
+		return -SSH_ERR_HOSTKEY;
+	}
+	if (!type)
+		type = "unknown";
+
+	if (o->hostkey_pin) {
+		/* An explicit pin is the whole decision: known_hosts is not read. */
+		if (pin_matches(o->hostkey_pin, fp)) {
+			log_debug("%s: host key %s %s matches the pin", c->where, type, fp);
+			return 0;
+		}
+		log_error("%s: host key refused: the server's %s key is %s, but --hostkey "
+			  "expects %s", c->where, type, fp, o->hostkey_pin);
+		return -SSH_ERR_HOSTKEY;
+	}
+
+	enum ssh_known_hosts_e st = ssh_session_is_known_server(c->session);
+	switch (st) {
+	case SSH_KNOWN_HOSTS_OK:
+		return 0;
+	case SSH_KNOWN_HOSTS_CHANGED:
+		log_error("@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
+			  "@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n"
+			  "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
+			  "IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!\n"
+			  "The %s host key sent by %s has fingerprint\n%s\n"
+			  "and it does not match the key recorded in %s.\n"
+			  "If the host was reinstalled, remove the old key (ssh-keygen -R) or pass "
+			  "--hostkey with the new fingerprint after checking it on the hypervisor.\n"
+			  "Host key verification failed.", type, c->where, fp, known_hosts);
+		return -SSH_ERR_HOSTKEY;
+	case SSH_KNOWN_HOSTS_OTHER:
+		log_error("@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
+			  "@    WARNING: POSSIBLE DNS SPOOFING OR KEY CHANGE!        @\n"
+			  "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
+			  "%s sent a %s host key with fingerprint\n%s\n"
+			  "but %s records a key of another type for this host.\n"
+			  "Host key verification failed.", c->where, type, fp, known_hosts);
+		return -SSH_ERR_HOSTKEY;
+	case SSH_KNOWN_HOSTS_NOT_FOUND:
+	case SSH_KNOWN_HOSTS_UNKNOWN:
+		if (!o->accept_new_hostkey) {
+			log_error("host key of %s is not known (not in %s): %s key %s\n"
+				  "Check the fingerprint on the hypervisor (ssh-keygen -lf "
+				  "/etc/ssh/ssh_host_%s_key.pub), then pass --hostkey %s, or "
+				  "--accept-new-hostkey to record it.",
+				  c->where, known_hosts, type, fp,
+				  !strcmp(type, "ssh-ed25519") ? "ed25519" :
+				  !strcmp(type, "ssh-rsa") ? "rsa" : "ecdsa", fp);
+			return -SSH_ERR_HOSTKEY;
+		}
+		int rc = mkdir_parents(known_hosts);
+		if (rc < 0)
+			return rc;
+		if (ssh_session_update_known_hosts(c->session) != SSH_OK) {
+			log_error("cannot record the host key of %s in %s: %s", c->where,
+				  known_hosts, ssh_get_error(c->session));
+			return -SSH_ERR_HOSTKEY;
+		}
+		log_warn("permanently added the %s host key of %s (%s) to %s",
+			 type, c->where, fp, known_hosts);
+		return 0;
+	case SSH_KNOWN_HOSTS_ERROR:
+	default:
+		log_error("cannot check the host key of %s against %s: %s", c->where,
+			  known_hosts, ssh_get_error(c->session));
+		return -SSH_ERR_HOSTKEY;
+	}
+}
+
+/* ---- authentication ---------------------------------------------------- */
+
+static int read_password(const char *file, char **out)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int rc = read_file(file, 4096, &buf, &len);
+	if (rc < 0) {
+		log_error("cannot read the password file %s: %s", file, strerror(-rc));
+		return rc;
+	}
+	buf[strcspn(buf, "\r\n")] = '\0';
+	*out = buf;
+	return 0;
+}
+
+static void free_secret(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+/* Keyboard-interactive with the password as the answer to every hidden
+ * prompt: servers with PasswordAuthentication off but PAM on offer only this. */
+static int auth_kbdint(ssh_session s, const char *password)
+{
+	int rc;
+	for (int round = 0; round < 8; round++) {
+		rc = ssh_userauth_kbdint(s, NULL, NULL);
+		if (rc != SSH_AUTH_INFO)
+			return rc;
+		int n = ssh_userauth_kbdint_getnprompts(s);
+		for (int i = 0; i < n; i++) {
+			char echo = 0;
+			ssh_userauth_kbdint_getprompt(s, (unsigned)i, &echo);
+			if (ssh_userauth_kbdint_setanswer(s, (unsigned)i, echo ? "" : password) < 0)
+				return SSH_AUTH_ERROR;
+		}
+	}
+	return SSH_AUTH_DENIED;
+}
+
+static int authenticate(struct ssh_conn *c, const struct ssh_auth_opts *o)
+{
+	ssh_session s = c->session;
+	/* "none" first: it fetches the methods the server offers (and may
+	 * already succeed). */
+	int rc = ssh_userauth_none(s, NULL);
+	if (rc == SSH_AUTH_SUCCESS)
+		return 0;
+	if (rc == SSH_AUTH_ERROR) {
+		log_error("%s: login failed: %s", c->where, ssh_get_error(s));
+		return -SSH_ERR_CONNECT;
+	}
+	int methods = ssh_userauth_list(s, NULL);
+	const char *tried = NULL;
+
+	if (o->identity) {
+		ssh_key key = NULL;
+		if (access(o->identity, R_OK) < 0) {
+			int e = errno;
+			log_error("cannot read the identity file %s: %s", o->identity, strerror(e));
+			return -e;
+		}
+		if (ssh_pki_import_privkey_file(o->identity, NULL, NULL, NULL, &key) != SSH_OK) {
+			log_error("cannot load the private key %s (not a key, or protected by a "
+				  "passphrase: load it into ssh-agent instead)", o->identity);
+			return -SSH_ERR_AUTH;
+		}
+		rc = ssh_userauth_publickey(s, NULL, key);
+		ssh_key_free(key);
+		if (rc == SSH_AUTH_SUCCESS)
+			return 0;
+		if (rc == SSH_AUTH_ERROR) {
+			log_error("%s: login failed: %s", c->where, ssh_get_error(s));
+			return -SSH_ERR_CONNECT;
+		}
+		tried = "the key";
+		if (!o->password_file) {
+			log_error("%s: permission denied: the server refused the key %s%s",
+				  c->where, o->identity,
+				  rc == SSH_AUTH_PARTIAL ? " (it asks for a further method)" : "");
+			return -SSH_ERR_AUTH;
+		}
+	}
+	if (o->password_file) {
+		char *pw = NULL;
+		if ((rc = read_password(o->password_file, &pw)) < 0)
+			return rc;
+		if (methods & SSH_AUTH_METHOD_PASSWORD)
+			rc = ssh_userauth_password(s, NULL, pw);
+		else if (methods & SSH_AUTH_METHOD_INTERACTIVE)
+			rc = auth_kbdint(s, pw);
+		else
+			rc = SSH_AUTH_DENIED;
+		/* A server may offer "password" yet only accept it through PAM's
+		 * keyboard-interactive. */
+		if (rc == SSH_AUTH_DENIED && (methods & SSH_AUTH_METHOD_PASSWORD) &&
+		    (methods & SSH_AUTH_METHOD_INTERACTIVE))
+			rc = auth_kbdint(s, pw);
+		free_secret(pw);
+		if (rc == SSH_AUTH_SUCCESS)
+			return 0;
+		if (rc == SSH_AUTH_ERROR) {
+			log_error("%s: login failed: %s", c->where, ssh_get_error(s));
+			return -SSH_ERR_CONNECT;
+		}
+		if (!(methods & (SSH_AUTH_METHOD_PASSWORD | SSH_AUTH_METHOD_INTERACTIVE)))
+			log_error("%s: permission denied: the server does not accept passwords%s",
+				  c->where, tried ? " (and refused the key)" : "");
+		else
+			log_error("%s: permission denied: wrong password (from %s)%s", c->where,
+				  o->password_file, tried ? " and the key was refused" : "");
+		return -SSH_ERR_AUTH;
+	}
+	/* Neither given: the agent's keys, then ~/.ssh/id_*. */
+	rc = ssh_userauth_publickey_auto(s, NULL, NULL);
+	if (rc == SSH_AUTH_SUCCESS)
+		return 0;
+	if (rc == SSH_AUTH_ERROR) {
+		log_error("%s: login failed: %s", c->where, ssh_get_error(s));
+		return -SSH_ERR_CONNECT;
+	}
+	log_error("%s: permission denied: no key from ssh-agent or ~/.ssh was accepted; "
+		  "give --identity FILE or --password-file FILE", c->where);
+	return -SSH_ERR_AUTH;
+}
+
+/* ---- connection -------------------------------------------------------- */
+
+void ssh_conn_close(struct ssh_conn *c)
+{
+	if (!c)
+		return;
+	if (c->channel) {
+		ssh_channel_close(c->channel);
+		ssh_channel_free(c->channel);
+	}
+	if (c->session) {
+		if (ssh_is_connected(c->session))
+			ssh_disconnect(c->session);
+		ssh_free(c->session);
+	}
+	free(c->where);
+	free(c);
+}
+
+static int set_opt(struct ssh_conn *c, enum ssh_options_e opt, const void *val, const char *what)
+{
+	if (ssh_options_set(c->session, opt, val) < 0) {
+		log_error("SSH option %s: %s", what, ssh_get_error(c->session));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int ssh_conn_open(const struct ssh_target *t, const struct ssh_auth_opts *o,
+		  struct ssh_conn **out)
+{
+	*out = NULL;
+	struct ssh_conn *c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	_cleanup_free_ char *kh_default = NULL;
+	const char *known_hosts = o->known_hosts;
+	if (!known_hosts && !(known_hosts = kh_default = default_known_hosts())) {
+		ssh_conn_close(c);
+		return -ENOMEM;
+	}
+	bool v6 = strchr(t->host, ':') != NULL;
+	if (asprintf(&c->where, "%s%s%s%s%s:%u", t->user ? t->user : "", t->user ? "@" : "",
+		     v6 ? "[" : "", t->host, v6 ? "]" : "", t->port) < 0) {
+		c->where = NULL;
+		ssh_conn_close(c);
+		return -ENOMEM;
+	}
+	if (!(c->session = ssh_new())) {
+		ssh_conn_close(c);
+		return -ENOMEM;
+	}
+	int port = (int)t->port;
+	long timeout = CONNECT_TIMEOUT_S;
+	bool no = false;
+	int verbosity = log_get_level() >= LOG_DEBUG ? SSH_LOG_PROTOCOL : SSH_LOG_NOLOG;
+	int rc;
+	/* Only what we set: a rescue system's or the user's ssh_config must
+	 * not change which keys or host we trust. */
+	if ((rc = set_opt(c, SSH_OPTIONS_PROCESS_CONFIG, &no, "ProcessConfig")) < 0 ||
+	    (rc = set_opt(c, SSH_OPTIONS_LOG_VERBOSITY, &verbosity, "LogVerbosity")) < 0 ||
+	    (rc = set_opt(c, SSH_OPTIONS_HOST, t->host, "Host")) < 0 ||
+	    (rc = set_opt(c, SSH_OPTIONS_PORT, &port, "Port")) < 0 ||
+	    (t->user && (rc = set_opt(c, SSH_OPTIONS_USER, t->user, "User")) < 0) ||
+	    (rc = set_opt(c, SSH_OPTIONS_KNOWNHOSTS, known_hosts, "KnownHosts")) < 0 ||
+	    (rc = set_opt(c, SSH_OPTIONS_TIMEOUT, &timeout, "Timeout")) < 0 ||
+	    (rc = set_opt(c, SSH_OPTIONS_CIPHERS_C_S, FAST_CIPHERS, "Ciphers")) < 0 ||
+	    (rc = set_opt(c, SSH_OPTIONS_CIPHERS_S_C, FAST_CIPHERS, "Ciphers")) < 0 ||
+	    /* The stream is already zstd-compressed. */
+	    (rc = set_opt(c, SSH_OPTIONS_COMPRESSION, "no", "Compression")) < 0) {
+		ssh_conn_close(c);
+		return rc;
+	}
+	if (ssh_connect(c->session) != SSH_OK) {
+		log_error("cannot connect to %s: %s", c->where, ssh_get_error(c->session));
+		ssh_conn_close(c);
+		return -SSH_ERR_CONNECT;
+	}
+	if ((rc = verify_host_key(c, o, known_hosts)) < 0 ||
+	    (rc = authenticate(c, o)) < 0) {
+		ssh_conn_close(c);
+		return rc;
+	}
+	log_debug("logged in to %s", c->where);
+	*out = c;
+	return 0;
+}
+
+int ssh_conn_exec(struct ssh_conn *c, const char *command)
+{
+	if (c->channel) {
+		log_error("%s: a remote command is still running", c->where);
+		return -EBUSY;
+	}
+	ssh_channel ch = ssh_channel_new(c->session);
+	if (!ch) {
+		log_error("%s: cannot create a channel: %s", c->where, ssh_get_error(c->session));
+		return -SSH_ERR_CONNECT;
+	}
+	if (ssh_channel_open_session(ch) != SSH_OK) {
+		log_error("%s: cannot open a session channel: %s", c->where,
+			  ssh_get_error(c->session));
+		ssh_channel_free(ch);
+		return -SSH_ERR_CONNECT;
+	}
+	if (ssh_channel_request_exec(ch, command) != SSH_OK) {
+		log_error("%s: cannot run '%s': %s", c->where, command, ssh_get_error(c->session));
+		ssh_channel_close(ch);
+		ssh_channel_free(ch);
+		return -SSH_ERR_REMOTE;
+	}
+	log_debug("%s: running %s", c->where, command);
+	c->channel = ch;
+	return 0;
+}
+
+/* Copy whatever the remote wrote to its stderr, without waiting, so its
+ * window never fills while we only write. Returns 0 or -SSH_ERR_CONNECT. */
+static int relay_stderr(struct ssh_conn *c)
+{
+	char buf[16384];
+	for (;;) {
+		int avail = ssh_channel_poll(c->channel, 1);
+		if (avail == SSH_ERROR) {
+			log_error("%s: connection lost: %s", c->where, ssh_get_error(c->session));
+			return -SSH_ERR_CONNECT;
+		}
+		if (avail <= 0)  /* nothing now, or SSH_EOF */
+			return 0;
+		int n = ssh_channel_read_nonblocking(c->channel, buf, sizeof(buf), 1);
+		if (n == SSH_ERROR) {
+			log_error("%s: connection lost: %s", c->where, ssh_get_error(c->session));
+			return -SSH_ERR_CONNECT;
+		}
+		if (n <= 0)
+			return 0;
+		/* Our stderr gone is no reason to stop the transfer. */
+		(void)write_full(STDERR_FILENO, buf, (size_t)n);
+	}
+}
+
+int ssh_conn_write(void *conn, const void *buf, size_t len)
+{
+	struct ssh_conn *c = conn;
+	const char *p = buf;
+	if (!c->channel)
+		return -EBADF;
+	while (len > 0) {
+		int rc = relay_stderr(c);
+		if (rc < 0)
+			return rc;
+		uint32_t n = len > WRITE_CHUNK ? WRITE_CHUNK : (uint32_t)len;
+		int w = ssh_channel_write(c->channel, p, n);
+		if (w == SSH_ERROR || w < 0) {
+			if (ssh_channel_is_closed(c->channel) || ssh_channel_is_eof(c->channel) ||
+			    ssh_is_connected(c->session)) {
+				log_error("%s: the remote command stopped reading its input", c->where);
+				return -SSH_ERR_REMOTE;
+			}
+			log_error("%s: sending failed: %s", c->where, ssh_get_error(c->session));
+			return -SSH_ERR_CONNECT;
+		}
+		/* Blocking writes send everything; loop anyway in case libssh
+		 * returns early. */
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+int ssh_conn_finish(struct ssh_conn *c, char *reply, size_t cap)
+{
+	size_t have = 0;
+	if (reply && cap)
+		reply[0] = '\0';
+	if (!c->channel)
+		return -EBADF;
+	int rc = 0;
+	if (ssh_channel_is_open(c->channel) && ssh_channel_send_eof(c->channel) != SSH_OK &&
+	    !ssh_channel_is_closed(c->channel))
+		log_debug("%s: sending EOF: %s", c->where, ssh_get_error(c->session));
+	char buf[16384];
+	for (;;) {
+		if ((rc = relay_stderr(c)) < 0)
+			goto out;
+		/* A short timeout: stderr arriving while stdout is quiet is
+		 * buffered by libssh and relayed on the next turn. */
+		int n = ssh_channel_read_timeout(c->channel, buf, sizeof(buf), 0, 100);
+		if (n == SSH_ERROR) {
+			log_error("%s: connection lost: %s", c->where, ssh_get_error(c->session));
+			rc = -SSH_ERR_CONNECT;
+			goto out;
+		}
+		if (n > 0) {
+			/* Keep what fits; keep reading the rest so the remote
+			 * never blocks on a full window. */
+			if (reply && have + 1 < cap) {
+				size_t k = (size_t)n < cap - 1 - have ? (size_t)n : cap - 1 - have;
+				memcpy(reply + have, buf, k);
+				have += k;
+				reply[have] = '\0';
+			}
+			continue;
+		}
+		if (ssh_channel_is_eof(c->channel) || ssh_channel_is_closed(c->channel))
+			break;
+	}
+	if ((rc = relay_stderr(c)) < 0)
+		goto out;
+	rc = ssh_channel_get_exit_status(c->channel);
+	if (rc < 0) {
+		log_error("%s: the remote command ended without an exit status "
+			  "(killed by a signal, or the connection dropped)", c->where);
+		rc = -SSH_ERR_REMOTE;
+	}
+out:
+	ssh_channel_close(c->channel);
+	ssh_channel_free(c->channel);
+	c->channel = NULL;
+	return rc;
+}
