@@ -1,0 +1,666 @@
+/* Preparing the source of a ct migration from a block device: the root
+ * filesystem and the local filesystems its own /etc/fstab lists, all mounted
+ * read-only without journal replay under a fresh directory in /run/p2v.
+ *
+ * Nothing here writes to the source. We deliberately do NOT set the block
+ * device read-only with BLKROSET: that flag is global device state which
+ * other users of the disk (an md array, a running system in the initramfs
+ * case) would see, and it would stay set if p2v died before restoring it.
+ * The guarantees come instead from: probing through an O_RDONLY descriptor
+ * (libblkid), MS_RDONLY on every mount, and the per-type options that skip
+ * journal/log replay (the one write a plain "ro" mount of ext3/4, xfs or
+ * btrfs would still do). */
+#include <blkid/blkid.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "source.h"
+#include "util.h"
+
+#define P2V_RUN_DIR "/run/p2v"
+#define FSTAB_MAX (1024 * 1024)
+
+struct source_mounts {
+	char *dir;        /* the mkdtemp directory; the root is mounted on it */
+	char **paths;     /* mounted paths in mount order (paths[0] = dir) */
+	size_t n;
+	char **missing;   /* fstab entries we meant to mount but could not */
+	size_t n_missing;
+};
+
+/* ---- fstab parsing ---------------------------------------------------- */
+
+void fstab_free(struct fstab_entry *e, size_t n)
+{
+	if (!e)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(e[i].spec);
+		free(e[i].file);
+		free(e[i].vfstype);
+		free(e[i].options);
+	}
+	free(e);
+}
+
+/* fstab(5) escapes blanks and backslashes in fields as \NNN octal. */
+static char *unescape(const char *s, size_t len)
+{
+	char *out = malloc(len + 1), *o = out;
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '\\' && i + 3 < len &&
+		    s[i + 1] >= '0' && s[i + 1] <= '3' &&
+		    s[i + 2] >= '0' && s[i + 2] <= '7' &&
+		    s[i + 3] >= '0' && s[i + 3] <= '7') {
+			int c = (s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0');
+			if (c != 0) {  /* \000 would cut the string: keep it literal */
+				*o++ = (char)c;
+				i += 3;
+				continue;
+			}
+		}
+		*o++ = s[i];
+	}
+	*o = '\0';
+	return out;
+}
+
+int fstab_parse(const char *text, struct fstab_entry **out)
+{
+	struct fstab_entry *v = NULL;
+	size_t n = 0, cap = 0;
+	unsigned lineno = 0;
+	*out = NULL;
+	for (const char *line = text; line && *line;) {
+		const char *eol = strchr(line, '\n');
+		size_t len = eol ? (size_t)(eol - line) : strlen(line);
+		const char *next = eol ? eol + 1 : NULL;
+		lineno++;
+		const char *f[4];
+		size_t flen[4];
+		int nf = 0, extra = 0;
+		const char *p = line, *end = line + len;
+		while (p < end) {
+			while (p < end && (*p == ' ' || *p == '\t' || *p == '\r'))
+				p++;
+			if (p == end)
+				break;
+			if (nf == 0 && *p == '#')
+				break;
+			const char *start = p;
+			while (p < end && *p != ' ' && *p != '\t' && *p != '\r')
+				p++;
+			if (nf < 4) {
+				f[nf] = start;
+				flen[nf] = (size_t)(p - start);
+				nf++;
+			} else {
+				extra++;
+			}
+		}
+		line = next;
+		if (nf == 0)
+			continue;  /* blank or comment */
+		if (nf < 4) {
+			log_warn("fstab line %u: %d field%s instead of at least 4, skipped",
+				 lineno, nf, nf == 1 ? "" : "s");
+			continue;
+		}
+		if (extra > 2)
+			log_warn("fstab line %u: more than 6 fields, extra ones ignored", lineno);
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			struct fstab_entry *nv = realloc(v, cap * sizeof(*v));
+			if (!nv)
+				goto oom;
+			v = nv;
+		}
+		struct fstab_entry *e = &v[n];
+		e->spec = unescape(f[0], flen[0]);
+		e->file = unescape(f[1], flen[1]);
+		e->vfstype = unescape(f[2], flen[2]);
+		e->options = unescape(f[3], flen[3]);
+		n++;
+		if (!e->spec || !e->file || !e->vfstype || !e->options)
+			goto oom;
+	}
+	*out = v;
+	return (int)n;
+oom:
+	log_error("parsing fstab: out of memory");
+	fstab_free(v, n);
+	return -ENOMEM;
+}
+
+/* Whether the comma-separated option list holds `opt` exactly. */
+static bool has_option(const char *options, const char *opt)
+{
+	size_t ol = strlen(opt);
+	for (const char *p = options; p && *p;) {
+		const char *c = strchr(p, ',');
+		size_t l = c ? (size_t)(c - p) : strlen(p);
+		if (l == ol && !strncmp(p, opt, ol))
+			return true;
+		p = c ? c + 1 : NULL;
+	}
+	return false;
+}
+
+static bool in_list(const char *s, const char *const *list)
+{
+	for (; *list; list++)
+		if (!strcmp(s, *list))
+			return true;
+	return false;
+}
+
+/* Why p2v does not mount this entry, or NULL when it does. */
+static const char *fstab_skip_reason(const struct fstab_entry *e)
+{
+	static const char *const network[] = {
+		"nfs", "nfs4", "cifs", "smbfs", "smb3", "sshfs", "glusterfs", "ceph",
+		"9p", "davfs", "afs", "ncpfs", "lustre", "gfs2", "ocfs2", "beegfs", NULL,
+	};
+	static const char *const pseudo[] = {
+		"proc", "sysfs", "tmpfs", "ramfs", "devpts", "devtmpfs", "securityfs",
+		"debugfs", "tracefs", "configfs", "pstore", "efivarfs", "bpf", "mqueue",
+		"hugetlbfs", "fusectl", "binfmt_misc", "autofs", "overlay", "rpc_pipefs",
+		"nfsd", "none", "bind", "rbind", "usbfs", "selinuxfs", NULL,
+	};
+	const char *t = e->vfstype;
+	if (!strcmp(t, "swap") || !strcmp(e->file, "swap"))
+		return "swap";
+	if (e->file[0] != '/')
+		return "not an absolute mount point";
+	const char *f = e->file;
+	while (*f == '/')
+		f++;
+	if (!*f)
+		return "the root filesystem";
+	if (in_list(t, network) || !strncmp(t, "fuse", 4) || has_option(e->options, "_netdev"))
+		return "a network or FUSE filesystem";
+	if (in_list(t, pseudo) || !strncmp(t, "cgroup", 6))
+		return "a pseudo filesystem";
+	if (has_option(e->options, "bind") || has_option(e->options, "rbind"))
+		return "a bind mount";
+	if (has_option(e->options, "loop"))
+		return "a loop-mounted image (the image file is archived)";
+	/* An automount entry is mounted on first access: part of the system. */
+	if (has_option(e->options, "noauto") && !has_option(e->options, "x-systemd.automount"))
+		return "noauto";
+	if (e->spec[0] != '/' && strncmp(e->spec, "UUID=", 5) && strncmp(e->spec, "LABEL=", 6) &&
+	    strncmp(e->spec, "PARTUUID=", 9) && strncmp(e->spec, "PARTLABEL=", 10))
+		return "not a local device";
+	return NULL;
+}
+
+int fstab_entry_is_local_fs(const struct fstab_entry *e)
+{
+	return fstab_skip_reason(e) == NULL;
+}
+
+const char *source_ro_options(const char *fstype)
+{
+	if (!fstype)
+		return "ro";
+	if (!strcmp(fstype, "ext3") || !strcmp(fstype, "ext4") || !strcmp(fstype, "ext4dev"))
+		return "ro,noload";
+	if (!strcmp(fstype, "xfs"))
+		return "ro,norecovery";
+	if (!strcmp(fstype, "btrfs"))
+		return "ro,nologreplay";
+	return "ro";
+}
+
+/* ---- mounting ----------------------------------------------------------- */
+
+/* The filesystem type on dev, per libblkid; refuses what is not a mountable
+ * filesystem. 0 and *type (malloc'd), or -errno after logging why. */
+static int probe_fs(const char *dev, char **type)
+{
+	struct stat st;
+	if (stat(dev, &st) < 0) {
+		int e = errno;
+		log_error("device %s: %s", dev, strerror(e));
+		return -e;
+	}
+	if (!S_ISBLK(st.st_mode)) {
+		log_error("%s is not a block device", dev);
+		return -ENOTBLK;
+	}
+	blkid_probe pr = blkid_new_probe_from_filename(dev);  /* opens O_RDONLY */
+	if (!pr) {
+		int e = errno ? errno : EIO;
+		log_error("cannot probe %s: %s", dev, strerror(e));
+		return -e;
+	}
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_USAGE);
+	blkid_probe_enable_partitions(pr, 1);
+	int rc = blkid_do_safeprobe(pr);
+	const char *t = NULL, *usage = NULL, *pt = NULL;
+	int ret = 0;
+	if (rc == -2) {
+		log_error("%s carries several conflicting signatures (see 'wipefs %s'); refusing to guess its type",
+			  dev, dev);
+		ret = -EINVAL;
+		goto out;
+	}
+	if (rc < 0) {
+		log_error("probing %s failed (an I/O error?)", dev);
+		ret = -EIO;
+		goto out;
+	}
+	if (rc == 0) {
+		blkid_probe_lookup_value(pr, "TYPE", &t, NULL);
+		blkid_probe_lookup_value(pr, "USAGE", &usage, NULL);
+		blkid_probe_lookup_value(pr, "PTTYPE", &pt, NULL);
+	}
+	if (!t) {
+		if (pt)
+			log_error("%s holds a partition table (%s), not a filesystem: give the partition instead",
+				  dev, pt);
+		else
+			log_error("no filesystem found on %s", dev);
+		ret = -EMEDIUMTYPE;
+		goto out;
+	}
+	if (!strcmp(t, "swap")) {
+		log_error("%s is swap space, not a filesystem", dev);
+		ret = -EMEDIUMTYPE;
+	} else if (usage && !strcmp(usage, "raid")) {
+		log_error("%s is a RAID or LVM member (%s), not a filesystem: assemble or activate it "
+			  "and give the resulting device", dev, t);
+		ret = -EMEDIUMTYPE;
+	} else if (usage && !strcmp(usage, "crypto")) {
+		log_error("%s is encrypted (%s): open it (cryptsetup open) and give the mapped device",
+			  dev, t);
+		ret = -EMEDIUMTYPE;
+	} else if ((usage && strcmp(usage, "filesystem")) || strstr(t, "_member")) {
+		log_error("%s holds %s, not a mountable filesystem", dev, t);
+		ret = -EMEDIUMTYPE;
+	} else if (!(*type = strdup(t))) {
+		log_error("out of memory");
+		ret = -ENOMEM;
+	}
+out:
+	blkid_free_probe(pr);
+	return ret;
+}
+
+/* Warn when the kernel already has dev mounted: its content may change while
+ * we read it, and our options (noload…) do not apply to a shared superblock. */
+static void warn_if_mounted(const char *dev)
+{
+	struct stat st;
+	if (stat(dev, &st) < 0)
+		return;
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return;
+	char line[4096];
+	while (fgets(line, sizeof(line), f)) {
+		unsigned maj, min;
+		char mnt[PATH_MAX];
+		if (sscanf(line, "%*d %*d %u:%u %*s %4095s", &maj, &min, mnt) == 3 &&
+		    makedev(maj, min) == st.st_rdev) {
+			log_warn("%s is already mounted (at %s): if anything writes to it, the archive may be inconsistent",
+				 dev, mnt);
+			return;
+		}
+	}
+}
+
+/* mount(2) read-only with the no-replay options; the data string is the
+ * options minus "ro", which MS_RDONLY already says. Besides MS_RDONLY:
+ * nosuid/nodev/noexec because nothing on an untrusted source should run or
+ * open a device through these mounts; reading is unaffected. */
+static int mount_ro(const char *dev, const char *target, const char *type, const char *shown)
+{
+	const char *opts = source_ro_options(type);
+	const char *data = strncmp(opts, "ro,", 3) ? NULL : opts + 3;
+	unsigned long flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	int rc = mount(dev, target, type, flags, data);
+	/* Kernels built without separate ext2/ext3 drivers mount them as ext4. */
+	if (rc < 0 && errno == ENODEV && (!strcmp(type, "ext2") || !strcmp(type, "ext3")))
+		rc = mount(dev, target, "ext4", flags, data);
+	if (rc < 0 && errno == ENODEV && !strcmp(type, "ntfs"))
+		rc = mount(dev, target, "ntfs3", flags, NULL);
+	if (rc < 0) {
+		int e = errno;
+		log_error("mounting %s (%s) read-only with '%s' at %s: %s", dev, type, opts, shown,
+			  strerror(e));
+		return -e;
+	}
+	log_info("mounted %s (%s) at %s with '%s'", dev, type, shown, opts);
+	return 0;
+}
+
+static int add_str(char ***v, size_t *n, const char *s)
+{
+	char **nv = realloc(*v, (*n + 1) * sizeof(**v));
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	if (!(nv[*n] = strdup(s)))
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+static int note_missing(struct source_mounts *m, const struct fstab_entry *e, const char *why)
+{
+	char *s;
+	if (asprintf(&s, "%s (%s: %s)", e->file, e->spec, why) < 0)
+		return -ENOMEM;
+	int rc = add_str(&m->missing, &m->n_missing, s);
+	free(s);
+	return rc;
+}
+
+static int umount_one(const char *path)
+{
+	for (int i = 0; i < 10; i++) {
+		if (umount2(path, UMOUNT_NOFOLLOW) == 0)
+			return 0;
+		if (errno == EINVAL || errno == ENOENT)
+			return 0;  /* not (or no longer) a mount point */
+		if (errno != EBUSY)
+			break;
+		nanosleep(&(struct timespec){ .tv_nsec = 200 * 1000 * 1000 }, NULL);
+	}
+	int e = errno;
+	if (e == EBUSY && umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) == 0) {
+		log_warn("unmounting %s: still busy after 2 s; detached it lazily", path);
+		return 0;
+	}
+	log_error("unmounting %s: %s", path, strerror(errno));
+	return -e;
+}
+
+void source_unmount(struct source_mounts *m)
+{
+	if (!m)
+		return;
+	for (size_t i = m->n; i-- > 0;) {
+		umount_one(m->paths[i]);
+		free(m->paths[i]);
+	}
+	if (m->dir && rmdir(m->dir) < 0)
+		log_warn("removing %s: %s", m->dir, strerror(errno));
+	if (m->n_missing) {
+		log_warn("the archive does NOT contain these filesystems from the source's fstab:");
+		for (size_t i = 0; i < m->n_missing; i++)
+			log_warn("  %s", m->missing[i]);
+	}
+	for (size_t i = 0; i < m->n_missing; i++)
+		free(m->missing[i]);
+	free(m->missing);
+	free(m->paths);
+	free(m->dir);
+	free(m);
+}
+
+static int openat2_in_root(int dirfd, const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = (unsigned long long)(flags | O_CLOEXEC),
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	return fd < 0 ? -errno : (int)fd;
+}
+
+/* Read <root>/etc/fstab without following its symlinks out of the root.
+ * 0 and *text, -ENOENT if there is none, or -errno after logging. */
+static int read_source_fstab(int rootfd, char **text)
+{
+	_cleanup_close_ int fd = openat2_in_root(rootfd, "etc/fstab",
+						 O_RDONLY | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		if (fd != -ENOENT)
+			log_error("opening the source's /etc/fstab: %s", strerror(-fd));
+		return fd;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		log_error("the source's /etc/fstab is not a regular file");
+		return -EINVAL;
+	}
+	char *buf = malloc(FSTAB_MAX + 1);
+	if (!buf)
+		return -ENOMEM;
+	ssize_t n = read_full(fd, buf, FSTAB_MAX + 1);
+	if (n < 0 || n > FSTAB_MAX) {
+		log_error("reading the source's /etc/fstab: %s",
+			  n < 0 ? strerror((int)-n) : "larger than 1 MiB");
+		free(buf);
+		return n < 0 ? (int)n : -EFBIG;
+	}
+	buf[n] = '\0';
+	*text = buf;
+	return 0;
+}
+
+static int path_depth(const char *p)
+{
+	int d = 0;
+	for (; *p; p++)
+		if (*p == '/' && p[1] && p[1] != '/')
+			d++;
+	return d;
+}
+
+struct ordered { const struct fstab_entry *e; size_t idx; int depth; };
+
+static int by_depth(const void *a, const void *b)
+{
+	const struct ordered *x = a, *y = b;
+	if (x->depth != y->depth)
+		return x->depth - y->depth;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Device node for an fstab spec: tags through libblkid, paths as they are.
+ * NULL (with *why set) when there is no such device here. */
+static char *resolve_spec(const char *spec, const char **why)
+{
+	if (spec[0] == '/') {
+		struct stat st;
+		if (stat(spec, &st) < 0) {
+			*why = "no such device";
+			return NULL;
+		}
+		if (!strncmp(spec, "/dev/sd", 7) || !strncmp(spec, "/dev/hd", 7) ||
+		    !strncmp(spec, "/dev/vd", 7) || !strncmp(spec, "/dev/nvme", 9))
+			log_warn("fstab names %s by its kernel name, which may denote another disk in the "
+				 "rescue system; check the result", spec);
+		return strdup(spec);
+	}
+	blkid_cache cache = NULL;
+	if (blkid_get_cache(&cache, "/dev/null") < 0) {
+		*why = "libblkid failed";
+		return NULL;
+	}
+	char *dev = blkid_evaluate_tag(spec, NULL, &cache);
+	blkid_put_cache(cache);
+	if (!dev)
+		*why = "no device with that tag";
+	return dev;
+}
+
+/* Mount one fstab entry below the root. Problems that only mean "this part
+ * is absent here" are noted and return 0; a device that is present but will
+ * not mount is an error unless the source itself says nofail. */
+static int mount_entry(struct source_mounts *m, int rootfd, const struct fstab_entry *e)
+{
+	const char *why = NULL;
+	_cleanup_free_ char *dev = resolve_spec(e->spec, &why);
+	if (!dev) {
+		log_warn("fstab: %s for %s: %s; continuing without it", e->spec, e->file, why);
+		return note_missing(m, e, why);
+	}
+	_cleanup_free_ char *type = NULL;
+	int rc = probe_fs(dev, &type);
+	if (rc < 0) {
+		if (has_option(e->options, "nofail")) {
+			log_warn("fstab: skipping %s (nofail)", e->file);
+			return note_missing(m, e, "not a mountable filesystem");
+		}
+		log_error("the source's fstab mounts %s at %s", dev, e->file);
+		return rc;
+	}
+	if (strcmp(e->vfstype, "auto") && strcmp(e->vfstype, type))
+		log_warn("fstab says %s for %s but %s holds %s; mounting it as %s", e->vfstype, e->file,
+			 dev, type, type);
+	/* The mount point lies inside the untrusted source: resolve it with the
+	 * root as "/", so no symlink or ".." can lead out of it. */
+	const char *rel = e->file;
+	while (*rel == '/')
+		rel++;
+	_cleanup_close_ int fd = openat2_in_root(rootfd, rel, O_PATH | O_DIRECTORY);
+	if (fd < 0) {
+		log_warn("fstab: mount point %s: %s on the source; continuing without %s", e->file,
+			 strerror(-fd), dev);
+		return note_missing(m, e, "no mount point directory on the source");
+	}
+	char fdpath[64], real[PATH_MAX];
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+	ssize_t l = readlink(fdpath, real, sizeof(real) - 1);
+	size_t dl = strlen(m->dir);
+	if (l < 0 || (real[l] = '\0', strncmp(real, m->dir, dl)) || (real[dl] != '/' && real[dl])) {
+		log_error("fstab: mount point %s resolves outside the source root; refusing it", e->file);
+		return -EXDEV;
+	}
+	if ((rc = mount_ro(dev, fdpath, type, e->file)) < 0) {
+		if (has_option(e->options, "nofail")) {
+			log_warn("fstab: continuing without %s (nofail)", e->file);
+			return note_missing(m, e, "mount failed");
+		}
+		return rc;
+	}
+	if (add_str(&m->paths, &m->n, real) < 0) {
+		umount_one(real);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int mount_fstab(struct source_mounts *m)
+{
+	_cleanup_close_ int rootfd = open(m->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0) {
+		log_error("opening %s: %s", m->dir, strerror(errno));
+		return -errno;
+	}
+	_cleanup_free_ char *text = NULL;
+	int rc = read_source_fstab(rootfd, &text);
+	if (rc == -ENOENT) {
+		log_warn("the source has no /etc/fstab: archiving its root filesystem only");
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	struct fstab_entry *ents = NULL;
+	int n = fstab_parse(text, &ents);
+	if (n < 0)
+		return n;
+	struct ordered *ord = calloc((size_t)n + 1, sizeof(*ord));
+	if (!ord) {
+		fstab_free(ents, (size_t)n);
+		return -ENOMEM;
+	}
+	size_t k = 0;
+	for (int i = 0; i < n; i++) {
+		const char *why = fstab_skip_reason(&ents[i]);
+		if (why) {
+			if (strcmp(why, "the root filesystem"))
+				log_info("fstab: not mounting %s (%s): %s", ents[i].file, ents[i].vfstype, why);
+			continue;
+		}
+		ord[k++] = (struct ordered){ &ents[i], (size_t)i, path_depth(ents[i].file) };
+	}
+	qsort(ord, k, sizeof(*ord), by_depth);  /* parents before children */
+	for (size_t i = 0; i < k && rc >= 0; i++)
+		rc = mount_entry(m, rootfd, ord[i].e);
+	free(ord);
+	fstab_free(ents, (size_t)n);
+	return rc < 0 ? rc : 0;
+}
+
+int source_mount(const char *device, struct source_mounts **out, const char **root)
+{
+	*out = NULL;
+	_cleanup_free_ char *type = NULL;
+	int rc = probe_fs(device, &type);
+	if (rc < 0)
+		return rc;
+	warn_if_mounted(device);
+	struct source_mounts *m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	/* Our own directory, never inside the source: 0700 so no other user
+	 * reads the server's files through it. */
+	if (mkdir(P2V_RUN_DIR, 0700) < 0 && errno != EEXIST) {
+		rc = -errno;
+		log_error("creating %s: %s", P2V_RUN_DIR, strerror(errno));
+		goto fail;
+	}
+	struct stat st;
+	if (lstat(P2V_RUN_DIR, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
+		log_error("%s is not a directory owned by us; refusing to mount below it", P2V_RUN_DIR);
+		rc = -EPERM;
+		goto fail;
+	}
+	if (!(m->dir = strdup(P2V_RUN_DIR "/ct-XXXXXX"))) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	if (!mkdtemp(m->dir)) {
+		rc = -errno;
+		log_error("creating a mount directory in %s: %s", P2V_RUN_DIR, strerror(errno));
+		free(m->dir);
+		m->dir = NULL;
+		goto fail;
+	}
+	if ((rc = mount_ro(device, m->dir, type, m->dir)) < 0)
+		goto fail;
+	if ((rc = add_str(&m->paths, &m->n, m->dir)) < 0) {
+		umount_one(m->dir);
+		goto fail;
+	}
+	if ((rc = mount_fstab(m)) < 0)
+		goto fail;
+	log_info("source %s ready at %s (%zu filesystem%s)", device, m->dir, m->n,
+		 m->n == 1 ? "" : "s");
+	*out = m;
+	*root = m->dir;
+	return 0;
+fail:
+	if (rc == -ENOMEM)
+		log_error("preparing the source: out of memory");
+	/* Nothing stays mounted on failure; no "missing" summary either. */
+	for (size_t i = 0; i < m->n_missing; i++)
+		free(m->missing[i]);
+	free(m->missing);
+	m->missing = NULL;
+	m->n_missing = 0;
+	source_unmount(m);
+	return rc;
+}
