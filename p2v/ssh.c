@@ -26,7 +26,9 @@
 #define CONNECT_TIMEOUT_S 30L
 /* ssh_channel_write gets at most this much per call, so that we look at the
  * remote stderr between calls and never pass libssh more than a uint32_t. */
-#define WRITE_CHUNK (256u * 1024)
+#ifndef WRITE_CHUNK
+#define WRITE_CHUNK (1u << 20)
+#endif
 
 struct ssh_conn {
 	ssh_session session;
@@ -101,6 +103,10 @@ int ssh_target_parse(const char *spec, struct ssh_target *t)
 		}
 		if (!(host = strndup(hostpart + 1, (size_t)(close - hostpart - 1))))
 			return -ENOMEM;
+		if (!*host) {
+			log_error("SSH target '%s': empty address in []", spec);
+			return -EINVAL;
+		}
 		if (!ipv6_ok(host)) {
 			log_error("SSH target '%s': '%s' is not an IPv6 address", spec, host);
 			return -EINVAL;
