@@ -1,0 +1,738 @@
+/* The lossless root filesystem archive: archive_read_disk walks the root,
+ * archive_write turns it into a pax tarball compressed with zstd or gzip, and
+ * the compressed bytes go to the caller's sink as they are produced. */
+#include "tarball.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <linux/magic.h>
+#include <locale.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+
+#define BLOCK_SIZE        (1024 * 1024)          /* bytes per write callback */
+#define PROGRESS_BYTES    (64ULL * 1024 * 1024)
+#define PROGRESS_NSEC     500000000LL
+#define SWAP_CHECK_MIN    (1024 * 1024)          /* smaller files are never swap */
+#define SWAP_PROBE        65536                  /* covers 4/16/64 KiB pages */
+
+/* Directories whose contents a container must not inherit. */
+static const char *const volatile_dirs[] = { "proc", "sys", "dev", "run", "tmp" };
+
+struct idname {
+	int64_t id;
+	size_t order;
+	char *name;
+};
+
+struct idmap {
+	struct idname *v;
+	size_t n;
+};
+
+struct fsinfo {
+	dev_t dev;
+	bool pseudo;
+};
+
+struct tb {
+	const struct tarball_opts *o;
+	struct tarball_stats *st;
+	tarball_sink_fn sink;
+	void *sink_ctx;
+	int sink_rc;
+	bool failed;            /* no more bytes to the sink after an error */
+	struct archive *disk, *w;
+	const char *root;       /* as opened; entry paths start with it */
+	size_t rootlen;
+	dev_t root_dev;
+	char **pats;            /* exclude patterns without a leading ./ or / */
+	size_t n_pats;
+	char **swaps;           /* swap files named in etc/fstab, relative */
+	size_t n_swaps;
+	struct idmap users, groups;
+	struct fsinfo fs[64];
+	size_t n_fs;
+	const char *zeros;
+	uint64_t last_report_bytes;
+	struct timespec last_report;
+};
+
+const char *tarball_extension(enum tar_compression c)
+{
+	return c == TAR_GZIP ? ".tar.gz" : ".tar.zst";
+}
+
+/* The path relative to the root ("" for the root itself). */
+static const char *relpath(const struct tb *t, const char *full)
+{
+	const char *r = full;
+	if (strncmp(full, t->root, t->rootlen) == 0)
+		r = full + t->rootlen;
+	while (*r == '/')
+		r++;
+	return r;
+}
+
+static const char *strip_leading(const char *p)
+{
+	for (;;) {
+		if (p[0] == '/')
+			p++;
+		else if (p[0] == '.' && p[1] == '/')
+			p += 2;
+		else
+			return p;
+	}
+}
+
+/* ---- user and group names from the archived root, not the rescue system ---- */
+
+static int idname_cmp(const void *a, const void *b)
+{
+	const struct idname *x = a, *y = b;
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static void idmap_free(struct idmap *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		free(m->v[i].name);
+	free(m->v);
+	m->v = NULL;
+	m->n = 0;
+}
+
+/* Parse name:x:id:... lines; a missing or odd file just gives no names. */
+static void idmap_load(struct idmap *m, const struct tb *t, const char *rel)
+{
+	_cleanup_free_ char *path = NULL, *buf = NULL;
+	size_t len;
+	if (asprintf(&path, "%s/%s", t->root, rel) < 0)
+		return;
+	struct stat sb;
+	/* A symlink could point into the rescue system: ignore it. */
+	if (lstat(path, &sb) < 0 || !S_ISREG(sb.st_mode) ||
+	    read_file(path, 16 << 20, &buf, &len) < 0)
+		return;
+	size_t cap = 0;
+	for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *c1 = strchr(line, ':');
+		char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c1 || !c2 || c1 == line || line[0] == '#' || line[0] == '+' || line[0] == '-')
+			continue;
+		char *end;
+		errno = 0;
+		long long id = strtoll(c2 + 1, &end, 10);
+		if (errno || end == c2 + 1 || *end != ':' || id < 0)
+			continue;
+		if (m->n == cap) {
+			cap = cap ? cap * 2 : 64;
+			struct idname *v = realloc(m->v, cap * sizeof(*v));
+			if (!v)
+				return;
+			m->v = v;
+		}
+		char *name = strndup(line, (size_t)(c1 - line));
+		if (!name)
+			return;
+		m->v[m->n] = (struct idname){ id, m->n, name };
+		m->n++;
+	}
+	/* Sort by id, first line first, like getpwuid's answer. */
+	qsort(m->v, m->n, sizeof(*m->v), idname_cmp);
+}
+
+static const char *idmap_lookup(const struct idmap *m, int64_t id)
+{
+	size_t lo = 0, hi = m->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (m->v[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < m->n && m->v[lo].id == id ? m->v[lo].name : NULL;
+}
+
+static const char *uname_cb(void *ctx, la_int64_t id)
+{
+	return idmap_lookup(&((struct tb *)ctx)->users, id);
+}
+
+static const char *gname_cb(void *ctx, la_int64_t id)
+{
+	return idmap_lookup(&((struct tb *)ctx)->groups, id);
+}
+
+/* ---- exclusions ---- */
+
+static void strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int load_patterns(struct tb *t)
+{
+	if (!t->o->n_excludes)
+		return 0;
+	t->pats = calloc(t->o->n_excludes, sizeof(*t->pats));
+	if (!t->pats)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->o->n_excludes; i++) {
+		char *p = strdup(strip_leading(t->o->excludes[i]));
+		if (!p)
+			return -ENOMEM;
+		size_t l = strlen(p);
+		while (l > 1 && p[l - 1] == '/')
+			p[--l] = '\0';
+		t->pats[t->n_pats++] = p;
+	}
+	return 0;
+}
+
+/* Swap files the server's fstab names (devices are not in the tree anyway). */
+static void load_fstab_swaps(struct tb *t)
+{
+	_cleanup_free_ char *path = NULL, *buf = NULL;
+	size_t len, cap = 0;
+	if (asprintf(&path, "%s/etc/fstab", t->root) < 0)
+		return;
+	struct stat sb;
+	if (lstat(path, &sb) < 0 || !S_ISREG(sb.st_mode) ||
+	    read_file(path, 1 << 20, &buf, &len) < 0)
+		return;
+	for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char spec[4096], mnt[4096], type[64];
+		if (line[strspn(line, " \t")] == '#' ||
+		    sscanf(line, "%4095s %4095s %63s", spec, mnt, type) != 3)
+			continue;
+		if (strcmp(type, "swap") || spec[0] != '/' || !strncmp(spec, "/dev/", 5))
+			continue;
+		if (t->n_swaps == cap) {
+			cap = cap ? cap * 2 : 4;
+			char **v = realloc(t->swaps, cap * sizeof(*v));
+			if (!v)
+				return;
+			t->swaps = v;
+		}
+		char *rel = strdup(strip_leading(spec));
+		if (!rel)
+			return;
+		t->swaps[t->n_swaps++] = rel;
+	}
+}
+
+/* Linux swap areas carry "SWAPSPACE2" (or the old "SWAP-SPACE") in the last
+ * 10 bytes of their first page, whatever the page size was. */
+static bool has_swap_signature(const char *path)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOATIME);
+	if (fd < 0 && errno == EPERM)
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	static const size_t pages[] = { 4096, 8192, 16384, 65536 };
+	char buf[SWAP_PROBE];
+	ssize_t n = pread(fd, buf, sizeof(buf), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(pages); i++) {
+		size_t off = pages[i] - 10;
+		if (n >= (ssize_t)pages[i] &&
+		    (!memcmp(buf + off, "SWAPSPACE2", 10) || !memcmp(buf + off, "SWAP-SPACE", 10)))
+			return true;
+	}
+	return false;
+}
+
+/* Is the parent of rel (relative, has a '/') the root of a filesystem? */
+static bool parent_is_mount_root(const struct tb *t, const char *full)
+{
+	_cleanup_free_ char *parent = strdup(full);
+	if (!parent)
+		return false;
+	*strrchr(parent, '/') = '\0';
+	struct statx sx;
+	if (statx(AT_FDCWD, parent, AT_SYMLINK_NOFOLLOW, STATX_INO, &sx) == 0 &&
+	    (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))
+		return sx.stx_attributes & STATX_ATTR_MOUNT_ROOT;
+	_cleanup_free_ char *up = NULL;
+	struct stat a, b;
+	if (asprintf(&up, "%s/..", parent) < 0 || stat(parent, &a) < 0 || stat(up, &b) < 0)
+		return false;
+	(void)t;
+	return a.st_dev != b.st_dev || a.st_ino == b.st_ino;
+}
+
+/* Runs before ACLs, xattrs and sparse maps are read, so skipped entries cost
+ * only their lstat. Returns 0 to leave the entry (and what is below it) out. */
+static int metadata_filter(struct archive *disk, void *ctx, struct archive_entry *e)
+{
+	(void)disk;
+	struct tb *t = ctx;
+	const char *full = archive_entry_pathname(e);
+	const char *rel = relpath(t, full);
+	mode_t type = archive_entry_filetype(e);
+	if (!*rel)
+		return 1;
+	if (type == AE_IFSOCK)
+		return 0;  /* tar cannot hold sockets; they are recreated at run time */
+	const char *base = strrchr(rel, '/');
+	base = base ? base + 1 : rel;
+	if (type == AE_IFDIR && !strcmp(base, "lost+found") &&
+	    (base == rel || parent_is_mount_root(t, full))) {
+		log_debug("leaving out %s", rel);
+		return 0;
+	}
+	for (size_t i = 0; i < t->n_pats; i++)
+		if (fnmatch(t->pats[i], rel, 0) == 0) {
+			log_debug("excluded by '%s': %s", t->pats[i], rel);
+			return 0;
+		}
+	if (type == AE_IFREG) {
+		for (size_t i = 0; i < t->n_swaps; i++)
+			if (!strcmp(t->swaps[i], rel)) {
+				log_info("leaving out swap file %s (in etc/fstab)", rel);
+				return 0;
+			}
+		if ((archive_entry_perm(e) & 07777) == 0600 &&
+		    archive_entry_size(e) >= SWAP_CHECK_MIN && has_swap_signature(full)) {
+			log_info("leaving out swap file %s", rel);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static bool fs_is_pseudo(struct tb *t, dev_t dev, const char *full)
+{
+	for (size_t i = 0; i < t->n_fs; i++)
+		if (t->fs[i].dev == dev)
+			return t->fs[i].pseudo;
+	struct statfs sf;
+	bool pseudo = false;
+	if (statfs(full, &sf) == 0) {
+		switch ((unsigned long)sf.f_type) {
+		case PROC_SUPER_MAGIC: case SYSFS_MAGIC: case TMPFS_MAGIC: case RAMFS_MAGIC:
+		case DEVPTS_SUPER_MAGIC: case CGROUP_SUPER_MAGIC: case CGROUP2_SUPER_MAGIC:
+		case SECURITYFS_MAGIC: case DEBUGFS_MAGIC: case TRACEFS_MAGIC:
+		case PSTOREFS_MAGIC: case BPF_FS_MAGIC: case 0x19800202 /* mqueue */:
+		case HUGETLBFS_MAGIC: case 0x62656570 /* configfs */: case 0x65735543 /* fusectl */:
+		case BINFMTFS_MAGIC: case EFIVARFS_MAGIC: case AUTOFS_SUPER_MAGIC:
+		case SELINUX_MAGIC: case NSFS_MAGIC:
+			pseudo = true;
+		}
+	}
+	if (t->n_fs < ARRAY_SIZE(t->fs))
+		t->fs[t->n_fs++] = (struct fsinfo){ dev, pseudo };
+	return pseudo;
+}
+
+static bool should_descend(struct tb *t, struct archive_entry *e, const char *full,
+			   const char *rel)
+{
+	if (archive_entry_filetype(e) != AE_IFDIR)
+		return false;
+	for (size_t i = 0; i < ARRAY_SIZE(volatile_dirs); i++)
+		if (!strcmp(rel, volatile_dirs[i]))
+			return false;
+	dev_t dev = archive_entry_dev(e);
+	if (dev != t->root_dev && fs_is_pseudo(t, dev, full)) {
+		log_info("not descending into pseudo filesystem at %s", rel);
+		return false;
+	}
+	return true;
+}
+
+/* ACL qualifiers travel as numbers only: GNU tar resolves a name in an ACL
+ * through the hypervisor's passwd, which is not the container's. */
+static int acl_numeric_only(struct archive_entry *e)
+{
+	int want = ARCHIVE_ENTRY_ACL_TYPE_ACCESS | ARCHIVE_ENTRY_ACL_TYPE_DEFAULT;
+	int n = archive_entry_acl_reset(e, want);
+	if (n <= 0)
+		return 0;
+	struct ace { int type, perm, tag, qual; } *v = calloc((size_t)n, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	int type, perm, tag, qual, k = 0;
+	bool named = false;
+	const char *name;
+	while (k < n && archive_entry_acl_next(e, want, &type, &perm, &tag, &qual, &name) == ARCHIVE_OK) {
+		v[k++] = (struct ace){ type, perm, tag, qual };
+		named |= name != NULL && (tag == ARCHIVE_ENTRY_ACL_USER || tag == ARCHIVE_ENTRY_ACL_GROUP);
+	}
+	if (named) {
+		mode_t mode = archive_entry_mode(e);
+		archive_entry_acl_clear(e);
+		for (int i = 0; i < k; i++)
+			archive_entry_acl_add_entry(e, v[i].type, v[i].perm, v[i].tag, v[i].qual, NULL);
+		archive_entry_set_mode(e, mode);  /* re-adding *_OBJ entries touches it */
+	}
+	free(v);
+	return 0;
+}
+
+/* ---- output ---- */
+
+static la_ssize_t on_write(struct archive *a, void *ctx, const void *buf, size_t len)
+{
+	struct tb *t = ctx;
+	if (t->failed) {
+		archive_set_error(a, ECANCELED, "archive abandoned");
+		return -1;
+	}
+	int rc = t->sink(t->sink_ctx, buf, len);
+	if (rc < 0) {
+		t->sink_rc = rc;
+		archive_set_error(a, -rc, "sink failed");
+		return -1;
+	}
+	t->st->compressed_bytes += len;
+	return (la_ssize_t)len;
+}
+
+static void maybe_progress(struct tb *t, bool force)
+{
+	if (!t->o->progress)
+		return;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long long ns = (now.tv_sec - t->last_report.tv_sec) * 1000000000LL +
+		       (now.tv_nsec - t->last_report.tv_nsec);
+	if (!force && ns < PROGRESS_NSEC &&
+	    t->st->source_bytes - t->last_report_bytes < PROGRESS_BYTES)
+		return;
+	t->last_report = now;
+	t->last_report_bytes = t->st->source_bytes;
+	t->o->progress(t->o->progress_ctx, t->st->source_bytes, t->st->compressed_bytes);
+}
+
+static int la_err(struct archive *a)
+{
+	int e = archive_errno(a);
+	return e > 0 ? -e : -EIO;
+}
+
+static int write_fail(struct tb *t, const char *what)
+{
+	if (t->sink_rc < 0)
+		return t->sink_rc;  /* the sink logged it */
+	log_error("writing the archive (%s): %s", what, archive_error_string(t->w));
+	return la_err(t->w);
+}
+
+static bool is_open_error(int err)
+{
+	return err == ENOENT || err == EACCES || err == EPERM || err == ELOOP ||
+	       err == ENXIO || err == ESTALE;
+}
+
+/* Write one entry; the first data block was already read into first/first_len. */
+static int write_entry(struct tb *t, struct archive_entry *e, const char *rel,
+		       const void *buf, size_t len, int64_t off, bool have_data)
+{
+	int r = archive_write_header(t->w, e);
+	if (r == ARCHIVE_WARN)
+		log_warn("%s: %s", *rel ? rel : ".", archive_error_string(t->w));
+	else if (r == ARCHIVE_FAILED) {
+		log_warn("skipping %s: %s", *rel ? rel : ".", archive_error_string(t->w));
+		t->st->warnings++;
+		return 0;
+	} else if (r != ARCHIVE_OK)
+		return write_fail(t, "header");
+	t->st->entries++;
+	if (!have_data)
+		return 0;
+
+	/* What the sparse map says the file holds, to notice a file that shrank. */
+	int64_t expect = 0, so, sl;
+	if (archive_entry_sparse_reset(e) > 0) {
+		while (archive_entry_sparse_next(e, &so, &sl) == ARCHIVE_OK)
+			expect += sl;
+	} else
+		expect = archive_entry_size(e);
+
+	int64_t pos = 0, got = 0;
+	for (;;) {
+		/* Holes go in as zeros; the pax writer drops them again since
+		 * they fall in the gaps of the entry's sparse map. */
+		while (off > pos) {
+			size_t n = off - pos > BLOCK_SIZE ? BLOCK_SIZE : (size_t)(off - pos);
+			la_ssize_t w = archive_write_data(t->w, t->zeros, n);
+			if (w < 0)
+				return write_fail(t, rel);
+			pos += (int64_t)n;
+		}
+		if (len) {
+			la_ssize_t w = archive_write_data(t->w, buf, len);
+			if (w < 0)
+				return write_fail(t, rel);
+			pos += (int64_t)len;
+			got += (int64_t)len;
+			t->st->source_bytes += len;
+			maybe_progress(t, false);
+		}
+		r = archive_read_data_block(t->disk, &buf, &len, &off);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r != ARCHIVE_OK) {
+			log_error("reading %s: %s", rel, archive_error_string(t->disk));
+			return la_err(t->disk);
+		}
+	}
+	if (got < expect) {
+		/* The pax writer pads the rest with zeros; say so. */
+		log_warn("%s shrank while being read; padded with zeros", rel);
+		t->st->warnings++;
+	}
+	return 0;
+}
+
+static int archive_one(struct tb *t, struct archive_entry_linkresolver *res, struct archive_entry *e)
+{
+	const char *full = archive_entry_pathname(e);
+	const char *rel = relpath(t, full);
+	_cleanup_free_ char *name = NULL;
+	mode_t type = archive_entry_filetype(e);
+
+	if (should_descend(t, e, full, rel)) {
+		int r = archive_read_disk_descend(t->disk);
+		if (r != ARCHIVE_OK) {
+			log_warn("cannot descend into %s: %s", rel, archive_error_string(t->disk));
+			t->st->warnings++;
+		}
+	}
+	if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK && type != AE_IFCHR &&
+	    type != AE_IFBLK && type != AE_IFIFO)
+		return 0;
+
+	/* Read the first block before writing the header, so a file that
+	 * cannot be opened is skipped instead of archived as zeros. */
+	const void *buf = NULL;
+	size_t len = 0;
+	int64_t off = 0;
+	bool have_data = false;
+	if (type == AE_IFREG && archive_entry_size(e) > 0) {
+		int r = archive_read_data_block(t->disk, &buf, &len, &off);
+		if (r == ARCHIVE_OK)
+			have_data = true;
+		else if (r == ARCHIVE_FAILED && is_open_error(archive_errno(t->disk))) {
+			log_warn("skipping %s: %s", rel, archive_error_string(t->disk));
+			t->st->warnings++;
+			return 0;
+		} else if (r != ARCHIVE_EOF) {
+			log_error("reading %s: %s", rel, archive_error_string(t->disk));
+			return la_err(t->disk);
+		}
+	}
+
+	if (*rel) {
+		if (asprintf(&name, "./%s", rel) < 0)
+			return -ENOMEM;
+		archive_entry_copy_pathname(e, name);
+	} else
+		archive_entry_copy_pathname(e, ".");
+	archive_entry_unset_ctime(e);   /* no extractor can restore it */
+	archive_entry_unset_birthtime(e);
+	if (acl_numeric_only(e) < 0)
+		return -ENOMEM;
+
+	struct archive_entry *spare = NULL;
+	archive_entry_linkify(res, &e, &spare);
+	/* The tar strategy hands every entry straight back. */
+	if (e && archive_entry_hardlink(e))
+		return write_entry(t, e, rel, NULL, 0, 0, false);
+	if (e)
+		return write_entry(t, e, rel, buf, len, off, have_data);
+	return 0;
+}
+
+static int setup_writer(struct tb *t)
+{
+	const struct tarball_opts *o = t->o;
+	struct archive *w = t->w;
+	char val[32];
+	int r;
+	if (archive_write_set_format_pax(w) != ARCHIVE_OK ||
+	    archive_write_set_format_option(w, "pax", "xattrheader", "SCHILY") != ARCHIVE_OK)
+		goto bad;
+	if (o->compression == TAR_GZIP) {
+		if (archive_write_add_filter_gzip(w) != ARCHIVE_OK)
+			goto bad;
+		snprintf(val, sizeof(val), "%d", o->level > 0 ? (o->level > 9 ? 9 : o->level) : 6);
+		if (archive_write_set_filter_option(w, "gzip", "compression-level", val) != ARCHIVE_OK)
+			goto bad;
+	} else {
+		if (archive_write_add_filter_zstd(w) != ARCHIVE_OK)
+			goto bad;
+		snprintf(val, sizeof(val), "%d", o->level > 0 ? o->level : 3);
+		if (archive_write_set_filter_option(w, "zstd", "compression-level", val) != ARCHIVE_OK)
+			goto bad;
+		long n = o->threads > 0 ? o->threads : sysconf(_SC_NPROCESSORS_ONLN);
+		snprintf(val, sizeof(val), "%ld", n > 0 ? n : 1);
+		if (archive_write_set_filter_option(w, "zstd", "threads", val) != ARCHIVE_OK)
+			goto bad;
+	}
+	if ((r = archive_write_set_bytes_per_block(w, BLOCK_SIZE)) != ARCHIVE_OK ||
+	    (r = archive_write_set_bytes_in_last_block(w, 1)) != ARCHIVE_OK)
+		goto bad;
+	if (archive_write_open2(w, t, NULL, on_write, NULL, NULL) != ARCHIVE_OK)
+		return write_fail(t, "open");
+	return 0;
+bad:
+	log_error("setting up the archive writer: %s", archive_error_string(w));
+	return la_err(w);
+}
+
+static int setup_reader(struct tb *t)
+{
+	struct archive *d = t->disk;
+	/* fflags: GNU tar (Proxmox) warns on SCHILY.fflags and cannot set them,
+	 * and skipping them saves an open() per file and directory. */
+	if (archive_read_disk_set_behavior(d, ARCHIVE_READDISK_NO_FFLAGS) != ARCHIVE_OK ||
+	    archive_read_disk_set_symlink_hybrid(d) != ARCHIVE_OK ||
+	    archive_read_disk_set_uname_lookup(d, t, uname_cb, NULL) != ARCHIVE_OK ||
+	    archive_read_disk_set_gname_lookup(d, t, gname_cb, NULL) != ARCHIVE_OK ||
+	    archive_read_disk_set_metadata_filter_callback(d, metadata_filter, t) != ARCHIVE_OK) {
+		log_error("setting up the disk reader: %s", archive_error_string(d));
+		return la_err(d);
+	}
+	if (archive_read_disk_open(d, t->root) != ARCHIVE_OK) {
+		log_error("opening %s: %s", t->root, archive_error_string(d));
+		return la_err(d);
+	}
+	return 0;
+}
+
+static int run(struct tb *t)
+{
+	int rc = setup_reader(t);
+	if (rc < 0 || (rc = setup_writer(t)) < 0)
+		return rc;
+	struct archive_entry_linkresolver *res = archive_entry_linkresolver_new();
+	struct archive_entry *e = archive_entry_new();
+	if (!res || !e) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	archive_entry_linkresolver_set_strategy(res, archive_format(t->w));
+	for (;;) {
+		int r = archive_read_next_header2(t->disk, e);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r == ARCHIVE_FAILED || r == ARCHIVE_WARN) {
+			/* Vanished, unreadable directory, or xattrs that changed. */
+			log_warn("%s", archive_error_string(t->disk));
+			t->st->warnings++;
+			if (r == ARCHIVE_FAILED)
+				continue;
+		} else if (r != ARCHIVE_OK) {
+			log_error("reading %s: %s", t->root, archive_error_string(t->disk));
+			rc = la_err(t->disk);
+			goto out;
+		}
+		if ((rc = archive_one(t, res, e)) < 0)
+			goto out;
+		maybe_progress(t, false);
+	}
+	if (archive_write_close(t->w) != ARCHIVE_OK) {
+		rc = write_fail(t, "close");
+		goto out;
+	}
+	maybe_progress(t, true);
+	rc = 0;
+out:
+	archive_entry_free(e);
+	archive_entry_linkresolver_free(res);
+	return rc;
+}
+
+int tarball_write(const struct tarball_opts *opts, tarball_sink_fn sink, void *sink_ctx,
+		  struct tarball_stats *stats)
+{
+	struct tarball_stats dummy;
+	if (!stats)
+		stats = &dummy;
+	memset(stats, 0, sizeof(*stats));
+	struct stat sb;
+	if (!opts->root || stat(opts->root, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+		int err = opts->root && errno ? errno : ENOTDIR;
+		log_error("%s: not a directory to archive: %s", opts->root ? opts->root : "(none)",
+			  strerror(err));
+		return -err;
+	}
+	_cleanup_free_ char *root = strdup(opts->root);
+	if (!root)
+		return -ENOMEM;
+	size_t rl = strlen(root);
+	while (rl > 1 && root[rl - 1] == '/')
+		root[--rl] = '\0';
+
+	struct tb t = {
+		.o = opts, .st = stats, .sink = sink, .sink_ctx = sink_ctx,
+		.root = root, .rootlen = rl, .root_dev = sb.st_dev,
+	};
+	clock_gettime(CLOCK_MONOTONIC, &t.last_report);
+	/* Names go into pax headers as UTF-8; in the C locale libarchive would
+	 * mark every non-ASCII name hdrcharset=BINARY, which GNU tar warns
+	 * about. Under C.UTF-8 only names that are not UTF-8 are marked (and
+	 * both GNU tar and bsdtar still restore their exact bytes). The locale
+	 * is this thread's only, for this call only. */
+	locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	locale_t old = utf8 ? uselocale(utf8) : (locale_t)0;
+	if (!utf8)
+		log_debug("no C.UTF-8 locale; non-ASCII names will be stored as binary");
+
+	int rc = -ENOMEM;
+	char *zeros = calloc(1, BLOCK_SIZE);
+	t.zeros = zeros;
+	t.disk = archive_read_disk_new();
+	t.w = archive_write_new();
+	if (!zeros || !t.disk || !t.w)
+		goto out;
+	if ((rc = load_patterns(&t)) < 0)
+		goto out;
+	load_fstab_swaps(&t);
+	idmap_load(&t.users, &t, "etc/passwd");
+	idmap_load(&t.groups, &t, "etc/group");
+	rc = run(&t);
+	/* Freeing the writer closes it: an abandoned archive must not get its
+	 * end-of-archive blocks and look complete. */
+	t.failed = rc < 0;
+out:
+	if (rc == -ENOMEM)
+		log_error("out of memory while archiving %s", opts->root);
+	if (t.w)
+		archive_write_free(t.w);  /* also closes, if run() did not get there */
+	if (t.disk)
+		archive_read_free(t.disk);
+	free(zeros);
+	strv_free(t.pats, t.n_pats);
+	strv_free(t.swaps, t.n_swaps);
+	idmap_free(&t.users);
+	idmap_free(&t.groups);
+	if (utf8) {
+		uselocale(old);
+		freelocale(utf8);
+	}
+	return rc;
+}
