@@ -1,0 +1,254 @@
+#include "pve.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "fixups.h"
+#include "log.h"
+#include "run.h"
+#include "util.h"
+
+const char *pve_etc_dir(void)
+{
+	const char *d = getenv("CTI_PVE_ETC");
+	return d && *d ? d : "/etc/pve";
+}
+
+char *pve_ostemplate(const struct ct_spec *spec)
+{
+	char *s = NULL;
+	_cleanup_free_ char *dir = strdup(spec->template_path);
+	if (!dir)
+		return NULL;
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	char real_dir[PATH_MAX], real_cache[PATH_MAX];
+	bool in_cache = !strcmp(dir, CTI_DEFAULT_CACHE_DIR) ||
+			(realpath(dir, real_dir) && realpath(CTI_DEFAULT_CACHE_DIR, real_cache) &&
+			 !strcmp(real_dir, real_cache));
+	if (in_cache) {
+		if (asprintf(&s, "local:vztmpl/%s", spec->template_name) < 0)
+			return NULL;
+		return s;
+	}
+	return strdup(spec->template_path);
+}
+
+void pve_argv_free(char **argv)
+{
+	if (!argv)
+		return;
+	for (char **p = argv; *p; p++)
+		free(*p);
+	free(argv);
+}
+
+struct argv_builder {
+	char **v;
+	size_t n;
+	bool failed;
+};
+
+static void push(struct argv_builder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void push(struct argv_builder *b, const char *fmt, ...)
+{
+	if (b->failed)
+		return;
+	char **nv = realloc(b->v, (b->n + 2) * sizeof(*nv));
+	if (!nv) {
+		b->failed = true;
+		return;
+	}
+	b->v = nv;
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vasprintf(&b->v[b->n], fmt, ap);
+	va_end(ap);
+	if (r < 0) {
+		b->failed = true;
+		b->v[b->n] = NULL;
+		return;
+	}
+	b->v[++b->n] = NULL;
+}
+
+static void push_opt(struct argv_builder *b, const char *opt, const char *value)
+{
+	if (!value)
+		return;
+	push(b, "--%s", opt);
+	push(b, "%s", value);
+}
+
+char **pve_create_argv(const struct ct_spec *spec)
+{
+	struct argv_builder b = { 0 };
+	_cleanup_free_ char *ostemplate = pve_ostemplate(spec);
+	if (!ostemplate)
+		return NULL;
+	push(&b, "pct");
+	push(&b, "create");
+	push(&b, "%u", spec->vmid);
+	push(&b, "%s", ostemplate);
+	push_opt(&b, "arch", spec->arch);
+	push_opt(&b, "ostype", spec->ostype ? spec->ostype : "unmanaged");
+	push_opt(&b, "hostname", spec->hostname);
+	/* A migrated server expects real root: privileged, and back after a reboot. */
+	push_opt(&b, "unprivileged", "0");
+	push_opt(&b, "onboot", "1");
+	push(&b, "--rootfs");
+	push(&b, "%s:%u", spec->storage, spec->disk_gb);
+	push(&b, "--memory");
+	push(&b, "%u", spec->memory_mb);
+	push(&b, "--cores");
+	push(&b, "%u", spec->cores);
+	if (spec->bridge) {
+		/* net0 carries IPv4 in ip=/gw= and IPv6 in ip6=/gw6=. */
+		const char *ip = spec->ip ? spec->ip : "dhcp";
+		bool v6 = strchr(ip, ':') != NULL;
+		bool dhcp = !strcmp(ip, "dhcp");
+		char *gw = NULL;
+		if (spec->gw && !dhcp && asprintf(&gw, ",%s=%s", v6 ? "gw6" : "gw", spec->gw) < 0)
+			b.failed = true;
+		push(&b, "--net0");
+		push(&b, "name=eth0,bridge=%s,%s=%s%s", spec->bridge, v6 ? "ip6" : "ip", ip,
+		     gw ? gw : "");
+		free(gw);
+	}
+	push_opt(&b, "nameserver", spec->nameserver);
+	push_opt(&b, "searchdomain", spec->searchdomain);
+	if (b.failed) {
+		pve_argv_free(b.v);
+		return NULL;
+	}
+	return b.v;
+}
+
+bool pve_vmid_exists(unsigned vmid)
+{
+	const char *etc = pve_etc_dir();
+	char path[PATH_MAX];
+	static const char *const confs[] = { "lxc", "qemu-server" };
+	for (size_t i = 0; i < ARRAY_SIZE(confs); i++) {
+		snprintf(path, sizeof(path), "%s/%s/%u.conf", etc, confs[i], vmid);
+		if (access(path, F_OK) == 0)
+			return true;
+	}
+	/* .vmlist covers every node of the cluster: "ids":{"100":{…},…} */
+	snprintf(path, sizeof(path), "%s/.vmlist", etc);
+	_cleanup_free_ char *list = NULL;
+	if (read_file(path, 16 << 20, &list, NULL) == 0) {
+		char key[32];
+		snprintf(key, sizeof(key), "\"%u\"", vmid);
+		if (strstr(list, key))
+			return true;
+	}
+	return false;
+}
+
+int pve_next_vmid(bool allow_scan, unsigned *vmid)
+{
+	if (program_on_path("pvesh")) {
+		char *argv[] = { "pvesh", "get", "/cluster/nextid", NULL };
+		_cleanup_free_ char *out = NULL;
+		int rc = run_argv(argv, &out);
+		if (rc < 0)
+			return rc;
+		uint64_t v;
+		/* pvesh may print the number quoted ("101") depending on output format. */
+		char *p = out ? out + strspn(out, "\" \t") : NULL;
+		if (p)
+			p[strcspn(p, "\" \t\r\n")] = '\0';
+		if (rc != 0 || !p || parse_u64(p, 100, 999999999, &v) < 0) {
+			log_error("pvesh get /cluster/nextid failed (exit %d); give --vmid", rc);
+			return -EIO;
+		}
+		*vmid = (unsigned)v;
+		return 0;
+	}
+	if (!allow_scan) {
+		log_error("pvesh not found: give --vmid");
+		return -ENOENT;
+	}
+	for (unsigned id = 100; id < 1000000; id++) {
+		if (!pve_vmid_exists(id)) {
+			*vmid = id;
+			return 0;
+		}
+	}
+	log_error("no free VMID found");
+	return -ENOSPC;
+}
+
+static int run_checked(char *const argv[], char **out)
+{
+	int rc = run_argv(argv, out);
+	if (rc > 0) {
+		log_error("'%s %s %s' failed with exit status %d", argv[0], argv[1], argv[2], rc);
+		return -EIO;
+	}
+	return rc;
+}
+
+/* "mounted CT 100 in '/var/lib/lxc/100/rootfs'" */
+static char *mounted_path(const char *out, unsigned vmid)
+{
+	const char *q = out ? strchr(out, '\'') : NULL;
+	const char *e = q ? strchr(q + 1, '\'') : NULL;
+	char *s;
+	if (q && e && e > q + 1)
+		return strndup(q + 1, (size_t)(e - q - 1));
+	if (asprintf(&s, "/var/lib/lxc/%u/rootfs", vmid) < 0)
+		return NULL;
+	return s;
+}
+
+int pve_create_ct(const struct ct_spec *spec)
+{
+	char **argv = pve_create_argv(spec);
+	if (!argv) {
+		log_error("out of memory");
+		return -ENOMEM;
+	}
+	log_info("running: pct create %u …", spec->vmid);
+	int rc = run_checked(argv, NULL);
+	pve_argv_free(argv);
+	if (rc < 0)
+		return rc;
+
+	char id[16];
+	snprintf(id, sizeof(id), "%u", spec->vmid);
+	char *mount_argv[] = { "pct", "mount", id, NULL };
+	_cleanup_free_ char *out = NULL;
+	rc = run_checked(mount_argv, &out);
+	if (rc < 0) {
+		log_error("container %u was created but not fixed up", spec->vmid);
+		return rc;
+	}
+	_cleanup_free_ char *rootfs = mounted_path(out, spec->vmid);
+	rc = rootfs ? fixups_apply(rootfs, spec, BACKEND_PVE) : -ENOMEM;
+	char *unmount_argv[] = { "pct", "unmount", id, NULL };
+	int urc = run_checked(unmount_argv, NULL);
+	if (rc < 0) {
+		log_error("container %u was created but its fixups failed", spec->vmid);
+		return rc;
+	}
+	if (urc < 0)
+		return urc;
+	log_info("container %u created and fixed up", spec->vmid);
+	if (spec->start) {
+		char *start_argv[] = { "pct", "start", id, NULL };
+		rc = run_checked(start_argv, NULL);
+		if (rc < 0)
+			return rc;
+		log_info("container %u started", spec->vmid);
+	}
+	return 0;
+}
