@@ -304,10 +304,12 @@ out:
 	return ret;
 }
 
-/* Warn when the kernel already has dev mounted: its content may change while
- * we read it, and our options (noload…) do not apply to a shared superblock. */
-static void warn_if_mounted(const char *dev)
+/* Warn when the kernel already has dev mounted (other than below `ours`): its
+ * content may change while we read it, and our options (noload…) do not
+ * apply to a superblock that is already set up. */
+static void warn_if_mounted(const char *dev, const char *ours)
 {
+	size_t ol = ours ? strlen(ours) : 0;
 	struct stat st;
 	if (stat(dev, &st) < 0)
 		return;
@@ -319,7 +321,8 @@ static void warn_if_mounted(const char *dev)
 		unsigned maj, min;
 		char mnt[PATH_MAX];
 		if (sscanf(line, "%*d %*d %u:%u %*s %4095s", &maj, &min, mnt) == 3 &&
-		    makedev(maj, min) == st.st_rdev) {
+		    makedev(maj, min) == st.st_rdev &&
+		    !(ol && !strncmp(mnt, ours, ol) && (mnt[ol] == '/' || !mnt[ol]))) {
 			log_warn("%s is already mounted (at %s): if anything writes to it, the archive may be inconsistent",
 				 dev, mnt);
 			return;
@@ -331,10 +334,16 @@ static void warn_if_mounted(const char *dev)
  * options minus "ro", which MS_RDONLY already says. Besides MS_RDONLY:
  * nosuid/nodev/noexec because nothing on an untrusted source should run or
  * open a device through these mounts; reading is unaffected. */
-static int mount_ro(const char *dev, const char *target, const char *type, const char *shown)
+static int mount_ro(const char *dev, const char *target, const char *type, const char *shown,
+		    const char *extra)
 {
 	const char *opts = source_ro_options(type);
+	char data_buf[512];
 	const char *data = strncmp(opts, "ro,", 3) ? NULL : opts + 3;
+	if (extra && *extra) {
+		snprintf(data_buf, sizeof(data_buf), "%s%s%s", data ? data : "", data ? "," : "", extra);
+		data = data_buf;
+	}
 	unsigned long flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	int rc = mount(dev, target, type, flags, data);
 	/* Kernels built without separate ext2/ext3 drivers mount them as ext4. */
@@ -348,7 +357,8 @@ static int mount_ro(const char *dev, const char *target, const char *type, const
 			  strerror(e));
 		return -e;
 	}
-	log_info("mounted %s (%s) at %s with '%s'", dev, type, shown, opts);
+	log_info("mounted %s (%s) at %s with '%s%s%s'", dev, type, shown, opts,
+		 extra && *extra ? "," : "", extra ? extra : "");
 	return 0;
 }
 
@@ -505,6 +515,26 @@ static char *resolve_spec(const char *spec, const char **why)
 	return dev;
 }
 
+/* The subvolume options of a btrfs fstab entry ("subvol=@home"): without
+ * them we would mount the default subvolume, not what the server mounts. */
+static char *btrfs_subvol_options(const char *type, const char *options)
+{
+	if (strcmp(type, "btrfs"))
+		return NULL;
+	char *out = calloc(1, strlen(options) + 1);
+	for (const char *p = options; out && p && *p;) {
+		const char *c = strchr(p, ',');
+		size_t l = c ? (size_t)(c - p) : strlen(p);
+		if (!strncmp(p, "subvol=", 7) || !strncmp(p, "subvolid=", 9)) {
+			if (*out)
+				strcat(out, ",");
+			strncat(out, p, l);
+		}
+		p = c ? c + 1 : NULL;
+	}
+	return out;
+}
+
 /* Mount one fstab entry below the root. Problems that only mean "this part
  * is absent here" are noted and return 0; a device that is present but will
  * not mount is an error unless the source itself says nofail. */
@@ -526,6 +556,7 @@ static int mount_entry(struct source_mounts *m, int rootfd, const struct fstab_e
 		log_error("the source's fstab mounts %s at %s", dev, e->file);
 		return rc;
 	}
+	warn_if_mounted(dev, m->dir);
 	if (strcmp(e->vfstype, "auto") && strcmp(e->vfstype, type))
 		log_warn("fstab says %s for %s but %s holds %s; mounting it as %s", e->vfstype, e->file,
 			 dev, type, type);
@@ -548,7 +579,13 @@ static int mount_entry(struct source_mounts *m, int rootfd, const struct fstab_e
 		log_error("fstab: mount point %s resolves outside the source root; refusing it", e->file);
 		return -EXDEV;
 	}
-	if ((rc = mount_ro(dev, fdpath, type, e->file)) < 0) {
+	if (!real[dl]) {  /* e.g. through a symlink to "/": it would hide the root */
+		log_warn("fstab: mount point %s is the source root itself; continuing without %s",
+			 e->file, dev);
+		return note_missing(m, e, "mount point resolves to the root");
+	}
+	_cleanup_free_ char *extra = btrfs_subvol_options(type, e->options);
+	if ((rc = mount_ro(dev, fdpath, type, e->file, extra)) < 0) {
 		if (has_option(e->options, "nofail")) {
 			log_warn("fstab: continuing without %s (nofail)", e->file);
 			return note_missing(m, e, "mount failed");
@@ -611,7 +648,7 @@ int source_mount(const char *device, struct source_mounts **out, const char **ro
 	int rc = probe_fs(device, &type);
 	if (rc < 0)
 		return rc;
-	warn_if_mounted(device);
+	warn_if_mounted(device, NULL);
 	struct source_mounts *m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
@@ -639,7 +676,7 @@ int source_mount(const char *device, struct source_mounts **out, const char **ro
 		m->dir = NULL;
 		goto fail;
 	}
-	if ((rc = mount_ro(device, m->dir, type, m->dir)) < 0)
+	if ((rc = mount_ro(device, m->dir, type, m->dir, NULL)) < 0)
 		goto fail;
 	if ((rc = add_str(&m->paths, &m->n, m->dir)) < 0) {
 		umount_one(m->dir);
