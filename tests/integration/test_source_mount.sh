@@ -173,6 +173,23 @@ assert_nothing_left
 [ "$(sha256sum <"$T/dirty.img")" = "$sum" ] || fail "p2v modified an image whose journal needed recovery"
 debugfs -R features "$T/dirty.img" 2>/dev/null | grep -q needs_recovery || fail "needs_recovery was cleared"
 
+if [ $HAVE_P2V = 1 ]; then
+  step "SIGTERM while archiving: everything is unmounted"
+  mkdir -p "$T/big"; head -c 120M /dev/urandom >"$T/big/random"
+  truncate -s 256M "$T/big.img"; mkfs.ext4 -q -F -d "$T/big" "$T/big.img"; rm -rf "$T/big"
+  attach "$T/big.img"; BIG=$DEV
+  "$P2V" ct --device "$BIG" --name t --output "$T/big.tar.zst" --progress=none \
+    --level 19 --threads 1 2>"$T/log" &
+  pid=$!
+  for _ in $(seq 100); do findmnt -rn -o TARGET | grep -q '^/run/p2v/' && break; sleep 0.1; done
+  findmnt -rn -o TARGET | grep -q '^/run/p2v/' || { cat "$T/log" >&2; fail "p2v never mounted $BIG"; }
+  sleep 0.3; kill -TERM $pid
+  if wait $pid; then cat "$T/log" >&2; fail "p2v succeeded despite SIGTERM (archive too quick?)"; fi
+  cat "$T/log" >&2
+  [ ! -e "$T/big.tar.zst" ] || fail "an interrupted archive was published"
+  assert_nothing_left
+fi
+
 step "refusals: swap, a missing device, a regular file, a whole disk"
 refuse "$SWAP" "is swap space"
 refuse /dev/p2v-no-such-device "No such file or directory"
