@@ -103,8 +103,10 @@ static int find_template(const char *cache_dir, const char *name, char **path)
 		if (asprintf(&p, "%s/%s%s", cache_dir, name, template_exts[i]) < 0)
 			return -ENOMEM;
 		if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
-			*path = p;
-			return 0;
+			/* Absolute, so pct (run elsewhere) and the spec agree on it. */
+			*path = realpath(p, NULL);
+			free(p);
+			return *path ? 0 : -errno;
 		}
 		free(p);
 	}
