@@ -218,7 +218,8 @@ static char *interfaces_d_tf(const char *text, const struct fx *fx)
 static int fix_ifupdown(const struct fx *fx)
 {
 	int rc = rewrite(fx, "etc/network", "interfaces", interfaces_tf,
-			 "physical interfaces disabled, container eth0 configured");
+			 fx->lxc_net ? "physical interfaces disabled, container eth0 configured"
+				     : "physical interfaces disabled");
 	if (rc)
 		return rc;
 	_cleanup_close_ int d = rootfs_open_dir(fx->rootfd, "etc/network/interfaces.d");

@@ -235,7 +235,11 @@ int lxc_create_ct(const struct ct_spec *spec)
 		return -e;
 	}
 	int rc = 0;
-	if (mkdir(rootfs, 0755) < 0) {
+	if (chmod(ctdir, 0770) < 0) {  /* exactly, whatever the umask */
+		rc = -errno;
+		log_error("cannot chmod %s: %s", ctdir, strerror(-rc));
+	}
+	if (!rc && mkdir(rootfs, 0755) < 0) {
 		rc = -errno;
 		log_error("cannot create %s: %s", rootfs, strerror(-rc));
 	}
