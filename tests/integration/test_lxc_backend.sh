@@ -31,6 +31,7 @@ setfacl -m u:1234:rw "$T/root/srv/acl-file"
 echo mine >"$T/root/srv/owned"
 chown 1234:4321 "$T/root/srv/owned"
 setfattr -n user.p2v -v kept "$T/root/srv/owned"
+truncate -s 64M "$T/root/srv/sparse"
 
 step "the template, made with GNU tar"
 TPL="$CACHE/debian-12-physical.tar.zst"
@@ -107,6 +108,10 @@ assert_grep '^user:1234:rw-' "$T/acl"
 [ "$(getfattr --only-values -n user.p2v "$R/srv/owned")" = kept ] || fail "user xattr lost"
 [ "$(stat -c '%a %u' "$R/usr/bin/su")" = "$(stat -c '%a %u' "$T/root/usr/bin/su")" ] ||
   fail "su's set-uid mode or owner changed"
+[ "$(stat -c %i "$R/usr/bin/perl")" = "$(stat -c %i "$R/usr/bin/perl5.36.0")" ] ||
+  fail "hard link perl5.36.0 -> perl became a copy"
+[ "$(stat -c %s "$R/srv/sparse")" = 67108864 ] || fail "sparse file has the wrong size"
+[ "$(du -k "$R/srv/sparse" | cut -f1)" -lt 1024 ] || fail "zeros were written, not holes"
 # The template's static /dev nodes are not unpacked: LXC populates /dev.
 [ -z "$(ls -A "$R/dev")" ] || fail "device nodes were unpacked into $R/dev"
 

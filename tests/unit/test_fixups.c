@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -437,6 +438,34 @@ static void apply_never_leaves_the_root(void **state)
 	nftw(host, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* A dry run only prints; an existing container is refused untouched. */
+static void lxc_dry_run_and_existing(void **state)
+{
+	(void)state;
+	char p[512];
+	struct ct_spec spec = { .name = "dry", .lxc_path = root, .template_path = "/nonexistent.tar",
+				.template_name = "nonexistent.tar", .dry_run = true, .start = true };
+	FILE *saved = stdout;
+	stdout = fopen("/dev/null", "w");
+	int rc = lxc_create_ct(&spec);
+	fclose(stdout);
+	stdout = saved;
+	assert_int_equal(rc, 0);
+	assert_false(exists("dry"));
+	snprintf(p, sizeof(p), "%s/taken", root);
+	assert_int_equal(mkdir(p, 0700), 0);
+	spec.name = "taken";
+	spec.dry_run = false;
+	assert_int_equal(lxc_create_ct(&spec), -EEXIST);
+	spec.name = "../escape";
+	assert_int_equal(lxc_create_ct(&spec), -EINVAL);
+	/* A failed unpack leaves no half-made container. */
+	spec.name = "broken";
+	spec.start = false;
+	assert_true(lxc_create_ct(&spec) < 0);
+	assert_false(exists("broken"));
+}
+
 int main(void)
 {
 	log_set_level(LOG_ERROR);
@@ -452,6 +481,7 @@ int main(void)
 		cmocka_unit_test(lxc_config),
 		cmocka_unit_test_setup_teardown(apply_lxc, setup_root, teardown_root),
 		cmocka_unit_test_setup_teardown(apply_never_leaves_the_root, setup_root, teardown_root),
+		cmocka_unit_test_setup_teardown(lxc_dry_run_and_existing, setup_root, teardown_root),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
