@@ -7,6 +7,7 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <fnmatch.h>
 #include <linux/magic.h>
 #include <locale.h>
@@ -26,6 +27,7 @@
 #define PROGRESS_BYTES    (64ULL * 1024 * 1024)
 #define PROGRESS_NSEC     500000000LL
 #define SWAP_CHECK_MIN    (1024 * 1024)          /* smaller files are never swap */
+#define DEFAULT_ZSTD_LEVEL 3
 #define SWAP_PROBE        65536                  /* covers 4/16/64 KiB pages */
 
 /* Directories whose contents a container must not inherit. */
@@ -66,6 +68,11 @@ struct tb {
 	struct fsinfo fs[64];
 	size_t n_fs;
 	const char *zeros;
+	char *buf;              /* file data on its way into the archive */
+	char *path;             /* root + "/" + the current entry's path */
+	size_t path_cap;
+	struct archive_entry *entry;
+	struct archive_entry_linkresolver *res;
 	uint64_t last_report_bytes;
 	struct timespec last_report;
 };
@@ -73,17 +80,6 @@ struct tb {
 const char *tarball_extension(enum tar_compression c)
 {
 	return c == TAR_GZIP ? ".tar.gz" : ".tar.zst";
-}
-
-/* The path relative to the root ("" for the root itself). */
-static const char *relpath(const struct tb *t, const char *full)
-{
-	const char *r = full;
-	if (strncmp(full, t->root, t->rootlen) == 0)
-		r = full + t->rootlen;
-	while (*r == '/')
-		r++;
-	return r;
 }
 
 static const char *strip_leading(const char *p)
@@ -244,13 +240,8 @@ static void load_fstab_swaps(struct tb *t)
 
 /* Linux swap areas carry "SWAPSPACE2" (or the old "SWAP-SPACE") in the last
  * 10 bytes of their first page, whatever the page size was. */
-static bool has_swap_signature(const char *path)
+static bool has_swap_signature(int fd)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOATIME);
-	if (fd < 0 && errno == EPERM)
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return false;
 	static const size_t pages[] = { 4096, 8192, 16384, 65536 };
 	char buf[SWAP_PROBE];
 	ssize_t n = pread(fd, buf, sizeof(buf), 0);
@@ -263,73 +254,38 @@ static bool has_swap_signature(const char *path)
 	return false;
 }
 
-/* Is the parent of rel (relative, has a '/') the root of a filesystem? */
-static bool parent_is_mount_root(const struct tb *t, const char *full)
+/* Left out before anything but lstat is spent on it. */
+static bool excluded(struct tb *t, const char *rel, const char *base, const struct stat *sb,
+		     bool parent_is_mount_root)
 {
-	_cleanup_free_ char *parent = strdup(full);
-	if (!parent)
-		return false;
-	*strrchr(parent, '/') = '\0';
-	struct statx sx;
-	if (statx(AT_FDCWD, parent, AT_SYMLINK_NOFOLLOW, STATX_INO, &sx) == 0 &&
-	    (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))
-		return sx.stx_attributes & STATX_ATTR_MOUNT_ROOT;
-	_cleanup_free_ char *up = NULL;
-	struct stat a, b;
-	if (asprintf(&up, "%s/..", parent) < 0 || stat(parent, &a) < 0 || stat(up, &b) < 0)
-		return false;
-	(void)t;
-	return a.st_dev != b.st_dev || a.st_ino == b.st_ino;
-}
-
-/* Runs before ACLs, xattrs and sparse maps are read, so skipped entries cost
- * only their lstat. Returns 0 to leave the entry (and what is below it) out. */
-static int metadata_filter(struct archive *disk, void *ctx, struct archive_entry *e)
-{
-	(void)disk;
-	struct tb *t = ctx;
-	const char *full = archive_entry_pathname(e);
-	const char *rel = relpath(t, full);
-	mode_t type = archive_entry_filetype(e);
-	if (!*rel)
-		return 1;
-	if (type == AE_IFSOCK)
-		return 0;  /* tar cannot hold sockets; they are recreated at run time */
-	const char *base = strrchr(rel, '/');
-	base = base ? base + 1 : rel;
-	if (type == AE_IFDIR && !strcmp(base, "lost+found") &&
-	    (base == rel || parent_is_mount_root(t, full))) {
+	if (S_ISSOCK(sb->st_mode))
+		return true;  /* tar cannot hold sockets; they are recreated at run time */
+	if (S_ISDIR(sb->st_mode) && !strcmp(base, "lost+found") && parent_is_mount_root) {
 		log_debug("leaving out %s", rel);
-		return 0;
+		return true;
 	}
 	for (size_t i = 0; i < t->n_pats; i++)
 		if (fnmatch(t->pats[i], rel, 0) == 0) {
 			log_debug("excluded by '%s': %s", t->pats[i], rel);
-			return 0;
+			return true;
 		}
-	if (type == AE_IFREG) {
+	if (S_ISREG(sb->st_mode))
 		for (size_t i = 0; i < t->n_swaps; i++)
 			if (!strcmp(t->swaps[i], rel)) {
 				log_info("leaving out swap file %s (in etc/fstab)", rel);
-				return 0;
+				return true;
 			}
-		if ((archive_entry_perm(e) & 07777) == 0600 &&
-		    archive_entry_size(e) >= SWAP_CHECK_MIN && has_swap_signature(full)) {
-			log_info("leaving out swap file %s", rel);
-			return 0;
-		}
-	}
-	return 1;
+	return false;
 }
 
-static bool fs_is_pseudo(struct tb *t, dev_t dev, const char *full)
+static bool fs_is_pseudo(struct tb *t, dev_t dev, int fd)
 {
 	for (size_t i = 0; i < t->n_fs; i++)
 		if (t->fs[i].dev == dev)
 			return t->fs[i].pseudo;
 	struct statfs sf;
 	bool pseudo = false;
-	if (statfs(full, &sf) == 0) {
+	if (fstatfs(fd, &sf) == 0) {
 		switch ((unsigned long)sf.f_type) {
 		case PROC_SUPER_MAGIC: case SYSFS_MAGIC: case TMPFS_MAGIC: case RAMFS_MAGIC:
 		case DEVPTS_SUPER_MAGIC: case CGROUP_SUPER_MAGIC: case CGROUP2_SUPER_MAGIC:
@@ -344,22 +300,6 @@ static bool fs_is_pseudo(struct tb *t, dev_t dev, const char *full)
 	if (t->n_fs < ARRAY_SIZE(t->fs))
 		t->fs[t->n_fs++] = (struct fsinfo){ dev, pseudo };
 	return pseudo;
-}
-
-static bool should_descend(struct tb *t, struct archive_entry *e, const char *full,
-			   const char *rel)
-{
-	if (archive_entry_filetype(e) != AE_IFDIR)
-		return false;
-	for (size_t i = 0; i < ARRAY_SIZE(volatile_dirs); i++)
-		if (!strcmp(rel, volatile_dirs[i]))
-			return false;
-	dev_t dev = archive_entry_dev(e);
-	if (dev != t->root_dev && fs_is_pseudo(t, dev, full)) {
-		log_info("not descending into pseudo filesystem at %s", rel);
-		return false;
-	}
-	return true;
 }
 
 /* ACL qualifiers travel as numbers only: GNU tar resolves a name in an ACL
@@ -440,17 +380,121 @@ static int write_fail(struct tb *t, const char *what)
 	return la_err(t->w);
 }
 
-static bool is_open_error(int err)
+/* Vanished or unreadable: warn and go on, like tar. */
+static bool is_skippable(int err)
 {
-	return err == ENOENT || err == EACCES || err == EPERM || err == ELOOP ||
-	       err == ENXIO || err == ESTALE;
+	return err == ENOENT || err == EACCES || err == EPERM || err == ENOTDIR ||
+	       err == ELOOP || err == ENXIO || err == ESTALE;
 }
 
-/* Write one entry; the first data block was already read into first/first_len. */
-static int write_entry(struct tb *t, struct archive_entry *e, const char *rel,
-		       const void *buf, size_t len, int64_t off, bool have_data)
+static void skip_warn(struct tb *t, const char *rel, const char *what, int err)
 {
-	int r = archive_write_header(t->w, e);
+	log_warn("skipping %s: %s: %s", *rel ? rel : ".", what, strerror(err));
+	t->st->warnings++;
+}
+
+/* Copy fd's data regions (the entry's sparse map, or all of it) into the
+ * archive. Holes go in as zeros; the pax writer drops them again because
+ * they fall in the gaps of the sparse map. */
+static int copy_data(struct tb *t, struct archive_entry *e, int fd, const char *rel)
+{
+	int64_t size = archive_entry_size(e), pos = 0, off, len;
+	bool sparse = archive_entry_sparse_reset(e) > 0;
+	bool more = true, shrunk = false;
+	if (size >= BLOCK_SIZE)
+		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	while (more) {
+		if (sparse) {
+			if (archive_entry_sparse_next(e, &off, &len) != ARCHIVE_OK)
+				break;
+		} else {
+			off = 0, len = size;
+			more = false;
+		}
+		if (off + len > size)
+			len = size - off;
+		while (pos < off) {
+			size_t n = off - pos > BLOCK_SIZE ? BLOCK_SIZE : (size_t)(off - pos);
+			if (archive_write_data(t->w, t->zeros, n) < 0)
+				return write_fail(t, rel);
+			pos += (int64_t)n;
+		}
+		while (pos < off + len) {
+			size_t want = off + len - pos > BLOCK_SIZE ? BLOCK_SIZE : (size_t)(off + len - pos);
+			const char *src = t->zeros;
+			ssize_t n = (ssize_t)want;
+			if (!shrunk) {
+				n = pread(fd, t->buf, want, pos);
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n < 0) {
+					int err = errno;
+					log_error("reading %s: %s", rel, strerror(err));
+					return -err;
+				}
+				if (n == 0) {
+					/* Keep the entry the size its header says. */
+					log_warn("%s shrank while being read; padded with zeros", rel);
+					t->st->warnings++;
+					shrunk = true;
+					continue;
+				}
+				src = t->buf;
+				t->st->source_bytes += (uint64_t)n;
+			}
+			if (archive_write_data(t->w, src, (size_t)n) < 0)
+				return write_fail(t, rel);
+			pos += n;
+			maybe_progress(t, false);
+		}
+	}
+	/* The trailing hole too: the pax writer emits the sparse map on the
+	 * first write, so a file that is all hole needs one. */
+	while (pos < size) {
+		size_t n = size - pos > BLOCK_SIZE ? BLOCK_SIZE : (size_t)(size - pos);
+		if (archive_write_data(t->w, t->zeros, n) < 0)
+			return write_fail(t, rel);
+		pos += (int64_t)n;
+	}
+	return 0;
+}
+
+/* Describe, write and (for a file) copy one entry. fd is open on it for
+ * regular files and directories, -1 otherwise. */
+static int archive_one(struct tb *t, const char *rel, int fd, const struct stat *sb)
+{
+	struct archive_entry *e = t->entry;
+	archive_entry_clear(e);
+	archive_entry_copy_sourcepath(e, t->path);
+	int r = archive_read_disk_entry_from_file(t->disk, e, fd, sb);
+	if (r == ARCHIVE_FATAL) {
+		log_error("reading %s: %s", *rel ? rel : ".", archive_error_string(t->disk));
+		return la_err(t->disk);
+	}
+	if (r != ARCHIVE_OK) {
+		int err = archive_errno(t->disk);
+		if (r == ARCHIVE_FAILED && is_skippable(err)) {
+			skip_warn(t, rel, archive_error_string(t->disk), err);
+			return 0;
+		}
+		/* ACLs or xattrs that changed or vanished: keep what we have. */
+		log_warn("%s: %s", *rel ? rel : ".", archive_error_string(t->disk));
+		t->st->warnings++;
+	}
+	_cleanup_free_ char *name = NULL;
+	if (asprintf(&name, *rel ? "./%s" : ".", rel) < 0)
+		return -ENOMEM;
+	archive_entry_copy_pathname(e, name);
+	archive_entry_unset_ctime(e);   /* no extractor can restore it */
+	archive_entry_unset_birthtime(e);
+	if (acl_numeric_only(e) < 0)
+		return -ENOMEM;
+
+	struct archive_entry *spare = NULL;
+	archive_entry_linkify(t->res, &e, &spare);
+	if (!e)
+		return 0;  /* the tar strategy hands every entry straight back */
+	r = archive_write_header(t->w, e);
 	if (r == ARCHIVE_WARN)
 		log_warn("%s: %s", *rel ? rel : ".", archive_error_string(t->w));
 	else if (r == ARCHIVE_FAILED) {
@@ -460,110 +504,165 @@ static int write_entry(struct tb *t, struct archive_entry *e, const char *rel,
 	} else if (r != ARCHIVE_OK)
 		return write_fail(t, "header");
 	t->st->entries++;
-	if (!have_data)
-		return 0;
-
-	/* What the sparse map says the file holds, to notice a file that shrank. */
-	int64_t expect = 0, so, sl;
-	if (archive_entry_sparse_reset(e) > 0) {
-		while (archive_entry_sparse_next(e, &so, &sl) == ARCHIVE_OK)
-			expect += sl;
-	} else
-		expect = archive_entry_size(e);
-
-	int64_t pos = 0, got = 0;
-	for (;;) {
-		/* Holes go in as zeros; the pax writer drops them again since
-		 * they fall in the gaps of the entry's sparse map. */
-		while (off > pos) {
-			size_t n = off - pos > BLOCK_SIZE ? BLOCK_SIZE : (size_t)(off - pos);
-			la_ssize_t w = archive_write_data(t->w, t->zeros, n);
-			if (w < 0)
-				return write_fail(t, rel);
-			pos += (int64_t)n;
-		}
-		if (len) {
-			la_ssize_t w = archive_write_data(t->w, buf, len);
-			if (w < 0)
-				return write_fail(t, rel);
-			pos += (int64_t)len;
-			got += (int64_t)len;
-			t->st->source_bytes += len;
-			maybe_progress(t, false);
-		}
-		r = archive_read_data_block(t->disk, &buf, &len, &off);
-		if (r == ARCHIVE_EOF)
-			break;
-		if (r != ARCHIVE_OK) {
-			log_error("reading %s: %s", rel, archive_error_string(t->disk));
-			return la_err(t->disk);
-		}
-	}
-	if (got < expect) {
-		/* The pax writer pads the rest with zeros; say so. */
-		log_warn("%s shrank while being read; padded with zeros", rel);
-		t->st->warnings++;
-	}
+	if (S_ISREG(sb->st_mode) && !archive_entry_hardlink(e) && archive_entry_size(e) > 0)
+		return copy_data(t, e, fd, rel);
 	return 0;
 }
 
-static int archive_one(struct tb *t, struct archive_entry_linkresolver *res, struct archive_entry *e)
+struct namelist {
+	char **v;
+	size_t n, cap;
+};
+
+static void namelist_free(struct namelist *l)
 {
-	const char *full = archive_entry_pathname(e);
-	const char *rel = relpath(t, full);
-	_cleanup_free_ char *name = NULL;
-	mode_t type = archive_entry_filetype(e);
+	strv_free(l->v, l->n);
+}
 
-	if (should_descend(t, e, full, rel)) {
-		int r = archive_read_disk_descend(t->disk);
-		if (r != ARCHIVE_OK) {
-			log_warn("cannot descend into %s: %s", rel, archive_error_string(t->disk));
-			t->st->warnings++;
-		}
+/* Read a directory's names up front, so only one fd per level stays open. */
+static int read_names(int dirfd, struct namelist *l)
+{
+	int fd = dup(dirfd);
+	if (fd < 0)
+		return -errno;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int err = errno;
+		close(fd);
+		return -err;
 	}
-	if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK && type != AE_IFCHR &&
-	    type != AE_IFBLK && type != AE_IFIFO)
-		return 0;
-
-	/* Read the first block before writing the header, so a file that
-	 * cannot be opened is skipped instead of archived as zeros. */
-	const void *buf = NULL;
-	size_t len = 0;
-	int64_t off = 0;
-	bool have_data = false;
-	if (type == AE_IFREG && archive_entry_size(e) > 0) {
-		int r = archive_read_data_block(t->disk, &buf, &len, &off);
-		if (r == ARCHIVE_OK)
-			have_data = true;
-		else if (r == ARCHIVE_FAILED && is_open_error(archive_errno(t->disk))) {
-			log_warn("skipping %s: %s", rel, archive_error_string(t->disk));
-			t->st->warnings++;
-			return 0;
-		} else if (r != ARCHIVE_EOF) {
-			log_error("reading %s: %s", rel, archive_error_string(t->disk));
-			return la_err(t->disk);
+	struct dirent *de;
+	int rc = 0;
+	errno = 0;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (l->n == l->cap) {
+			l->cap = l->cap ? l->cap * 2 : 32;
+			char **v = realloc(l->v, l->cap * sizeof(*v));
+			if (!v) {
+				rc = -ENOMEM;
+				break;
+			}
+			l->v = v;
 		}
+		if (!(l->v[l->n] = strdup(de->d_name))) {
+			rc = -ENOMEM;
+			break;
+		}
+		l->n++;
+		errno = 0;
 	}
+	if (!rc && errno)
+		rc = -errno;
+	closedir(d);
+	return rc;
+}
 
-	if (*rel) {
-		if (asprintf(&name, "./%s", rel) < 0)
+/* Make t->path end in rel (root + "/" + rel); returns 0 or -ENOMEM. */
+static int set_path(struct tb *t, const char *rel)
+{
+	size_t need = t->rootlen + 1 + strlen(rel) + 1;
+	if (need > t->path_cap) {
+		size_t cap = need * 2;
+		char *p = realloc(t->path, cap);
+		if (!p)
 			return -ENOMEM;
-		archive_entry_copy_pathname(e, name);
-	} else
-		archive_entry_copy_pathname(e, ".");
-	archive_entry_unset_ctime(e);   /* no extractor can restore it */
-	archive_entry_unset_birthtime(e);
-	if (acl_numeric_only(e) < 0)
-		return -ENOMEM;
-
-	struct archive_entry *spare = NULL;
-	archive_entry_linkify(res, &e, &spare);
-	/* The tar strategy hands every entry straight back. */
-	if (e && archive_entry_hardlink(e))
-		return write_entry(t, e, rel, NULL, 0, 0, false);
-	if (e)
-		return write_entry(t, e, rel, buf, len, off, have_data);
+		t->path = p;
+		t->path_cap = cap;
+	}
+	if (*rel)
+		snprintf(t->path, t->path_cap, "%s%s%s", t->root,
+			 t->root[t->rootlen - 1] == '/' ? "" : "/", rel);
+	else
+		snprintf(t->path, t->path_cap, "%s", t->root);
 	return 0;
+}
+
+/* Depth first, each directory's whole subtree right after it: GNU tar sets
+ * a directory's mtime once it sees an entry outside it, so an interleaved
+ * order (archive_read_disk's) would leave directory mtimes wrong. */
+static int visit(struct tb *t, int dirfd, const char *base, const char *rel,
+		 const struct stat *sb);
+
+static int walk_dir(struct tb *t, int dirfd, const char *rel, dev_t dev)
+{
+	struct namelist l = { 0 };
+	int rc = read_names(dirfd, &l);
+	if (rc == -ENOMEM)
+		goto out;
+	if (rc < 0) {
+		skip_warn(t, rel, "reading the directory", -rc);
+		rc = 0;
+		goto out;
+	}
+	bool mount_root = !*rel;
+	if (!mount_root) {
+		struct stat up;
+		mount_root = fstatat(dirfd, "..", &up, 0) == 0 && up.st_dev != dev;
+	}
+	for (size_t i = 0; i < l.n && rc == 0; i++) {
+		const char *base = l.v[i];
+		_cleanup_free_ char *crel = NULL;
+		if (asprintf(&crel, "%s%s%s", rel, *rel ? "/" : "", base) < 0) {
+			rc = -ENOMEM;
+			break;
+		}
+		struct stat sb;
+		if (fstatat(dirfd, base, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+			skip_warn(t, crel, "stat", errno);
+			continue;
+		}
+		if (excluded(t, crel, base, &sb, mount_root))
+			continue;
+		rc = visit(t, dirfd, base, crel, &sb);
+	}
+out:
+	namelist_free(&l);
+	return rc;
+}
+
+static int visit(struct tb *t, int dirfd, const char *base, const char *rel,
+		 const struct stat *sb)
+{
+	int rc = set_path(t, rel);
+	if (rc < 0)
+		return rc;
+	_cleanup_close_ int fd = -1;
+	if (S_ISREG(sb->st_mode) || S_ISDIR(sb->st_mode)) {
+		int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
+			    (S_ISDIR(sb->st_mode) ? O_DIRECTORY : 0);
+		fd = openat(dirfd, base, flags | O_NOATIME);
+		if (fd < 0 && errno == EPERM)
+			fd = openat(dirfd, base, flags);
+		if (fd < 0) {
+			skip_warn(t, rel, "open", errno);
+			return 0;
+		}
+		struct stat now;
+		if (fstat(fd, &now) < 0 || now.st_ino != sb->st_ino || now.st_dev != sb->st_dev) {
+			skip_warn(t, rel, "replaced while being read", EAGAIN);
+			return 0;
+		}
+		if (S_ISREG(sb->st_mode) && (sb->st_mode & 07777) == 0600 &&
+		    sb->st_size >= SWAP_CHECK_MIN && has_swap_signature(fd)) {
+			log_info("leaving out swap file %s", rel);
+			return 0;
+		}
+	}
+	if ((rc = archive_one(t, rel, fd, sb)) < 0)
+		return rc;
+	maybe_progress(t, false);
+	if (!S_ISDIR(sb->st_mode))
+		return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(volatile_dirs); i++)
+		if (!strcmp(rel, volatile_dirs[i]))
+			return 0;
+	if (sb->st_dev != t->root_dev && fs_is_pseudo(t, sb->st_dev, fd)) {
+		log_info("not descending into pseudo filesystem at %s", rel);
+		return 0;
+	}
+	return walk_dir(t, fd, rel, sb->st_dev);
 }
 
 static int setup_writer(struct tb *t)
@@ -571,7 +670,6 @@ static int setup_writer(struct tb *t)
 	const struct tarball_opts *o = t->o;
 	struct archive *w = t->w;
 	char val[32];
-	int r;
 	if (archive_write_set_format_pax(w) != ARCHIVE_OK ||
 	    archive_write_set_format_option(w, "pax", "xattrheader", "SCHILY") != ARCHIVE_OK)
 		goto bad;
@@ -584,7 +682,7 @@ static int setup_writer(struct tb *t)
 	} else {
 		if (archive_write_add_filter_zstd(w) != ARCHIVE_OK)
 			goto bad;
-		snprintf(val, sizeof(val), "%d", o->level > 0 ? o->level : 3);
+		snprintf(val, sizeof(val), "%d", o->level > 0 ? o->level : DEFAULT_ZSTD_LEVEL);
 		if (archive_write_set_filter_option(w, "zstd", "compression-level", val) != ARCHIVE_OK)
 			goto bad;
 		long n = o->threads > 0 ? o->threads : sysconf(_SC_NPROCESSORS_ONLN);
@@ -592,8 +690,8 @@ static int setup_writer(struct tb *t)
 		if (archive_write_set_filter_option(w, "zstd", "threads", val) != ARCHIVE_OK)
 			goto bad;
 	}
-	if ((r = archive_write_set_bytes_per_block(w, BLOCK_SIZE)) != ARCHIVE_OK ||
-	    (r = archive_write_set_bytes_in_last_block(w, 1)) != ARCHIVE_OK)
+	if (archive_write_set_bytes_per_block(w, BLOCK_SIZE) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(w, 1) != ARCHIVE_OK)
 		goto bad;
 	if (archive_write_open2(w, t, NULL, on_write, NULL, NULL) != ARCHIVE_OK)
 		return write_fail(t, "open");
@@ -606,18 +704,13 @@ bad:
 static int setup_reader(struct tb *t)
 {
 	struct archive *d = t->disk;
-	/* fflags: GNU tar (Proxmox) warns on SCHILY.fflags and cannot set them,
-	 * and skipping them saves an open() per file and directory. */
+	/* fflags: GNU tar (Proxmox) warns on SCHILY.fflags and cannot set them;
+	 * leaving them out also saves an ioctl per file and directory. */
 	if (archive_read_disk_set_behavior(d, ARCHIVE_READDISK_NO_FFLAGS) != ARCHIVE_OK ||
-	    archive_read_disk_set_symlink_hybrid(d) != ARCHIVE_OK ||
+	    archive_read_disk_set_symlink_physical(d) != ARCHIVE_OK ||
 	    archive_read_disk_set_uname_lookup(d, t, uname_cb, NULL) != ARCHIVE_OK ||
-	    archive_read_disk_set_gname_lookup(d, t, gname_cb, NULL) != ARCHIVE_OK ||
-	    archive_read_disk_set_metadata_filter_callback(d, metadata_filter, t) != ARCHIVE_OK) {
+	    archive_read_disk_set_gname_lookup(d, t, gname_cb, NULL) != ARCHIVE_OK) {
 		log_error("setting up the disk reader: %s", archive_error_string(d));
-		return la_err(d);
-	}
-	if (archive_read_disk_open(d, t->root) != ARCHIVE_OK) {
-		log_error("opening %s: %s", t->root, archive_error_string(d));
 		return la_err(d);
 	}
 	return 0;
@@ -628,42 +721,31 @@ static int run(struct tb *t)
 	int rc = setup_reader(t);
 	if (rc < 0 || (rc = setup_writer(t)) < 0)
 		return rc;
-	struct archive_entry_linkresolver *res = archive_entry_linkresolver_new();
-	struct archive_entry *e = archive_entry_new();
-	if (!res || !e) {
-		rc = -ENOMEM;
-		goto out;
+	t->res = archive_entry_linkresolver_new();
+	t->entry = archive_entry_new();
+	if (!t->res || !t->entry)
+		return -ENOMEM;
+	archive_entry_linkresolver_set_strategy(t->res, archive_format(t->w));
+	/* The root itself: "." and everything below it. */
+	struct stat sb;
+	if (lstat(t->root, &sb) < 0 || stat(t->root, &sb) < 0) {
+		rc = -errno;
+		log_error("%s: %s", t->root, strerror(-rc));
+		return rc;
 	}
-	archive_entry_linkresolver_set_strategy(res, archive_format(t->w));
-	for (;;) {
-		int r = archive_read_next_header2(t->disk, e);
-		if (r == ARCHIVE_EOF)
-			break;
-		if (r == ARCHIVE_FAILED || r == ARCHIVE_WARN) {
-			/* Vanished, unreadable directory, or xattrs that changed. */
-			log_warn("%s", archive_error_string(t->disk));
-			t->st->warnings++;
-			if (r == ARCHIVE_FAILED)
-				continue;
-		} else if (r != ARCHIVE_OK) {
-			log_error("reading %s: %s", t->root, archive_error_string(t->disk));
-			rc = la_err(t->disk);
-			goto out;
-		}
-		if ((rc = archive_one(t, res, e)) < 0)
-			goto out;
-		maybe_progress(t, false);
+	_cleanup_close_ int fd = open(t->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		log_error("opening %s: %s", t->root, strerror(-rc));
+		return rc;
 	}
-	if (archive_write_close(t->w) != ARCHIVE_OK) {
-		rc = write_fail(t, "close");
-		goto out;
-	}
+	if ((rc = set_path(t, "")) < 0 || (rc = archive_one(t, "", fd, &sb)) < 0 ||
+	    (rc = walk_dir(t, fd, "", sb.st_dev)) < 0)
+		return rc;
+	if (archive_write_close(t->w) != ARCHIVE_OK)
+		return write_fail(t, "close");
 	maybe_progress(t, true);
-	rc = 0;
-out:
-	archive_entry_free(e);
-	archive_entry_linkresolver_free(res);
-	return rc;
+	return 0;
 }
 
 int tarball_write(const struct tarball_opts *opts, tarball_sink_fn sink, void *sink_ctx,
@@ -705,9 +787,10 @@ int tarball_write(const struct tarball_opts *opts, tarball_sink_fn sink, void *s
 	int rc = -ENOMEM;
 	char *zeros = calloc(1, BLOCK_SIZE);
 	t.zeros = zeros;
+	t.buf = malloc(BLOCK_SIZE);
 	t.disk = archive_read_disk_new();
 	t.w = archive_write_new();
-	if (!zeros || !t.disk || !t.w)
+	if (!zeros || !t.buf || !t.disk || !t.w)
 		goto out;
 	if ((rc = load_patterns(&t)) < 0)
 		goto out;
@@ -726,6 +809,11 @@ out:
 	if (t.disk)
 		archive_read_free(t.disk);
 	free(zeros);
+	free(t.buf);
+	free(t.path);
+	archive_entry_free(t.entry);
+	if (t.res)
+		archive_entry_linkresolver_free(t.res);
 	strv_free(t.pats, t.n_pats);
 	strv_free(t.swaps, t.n_swaps);
 	idmap_free(&t.users);
