@@ -707,8 +707,9 @@ static int mount_fstab(struct source_mounts *m)
 {
 	_cleanup_close_ int rootfd = open(m->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0) {
-		log_error("opening %s: %s", m->dir, strerror(errno));
-		return -errno;
+		int e = errno;
+		log_error("opening %s: %s", m->dir, strerror(e));
+		return -e;
 	}
 	_cleanup_free_ char *text = NULL;
 	int rc = read_source_fstab(rootfd, &text);
