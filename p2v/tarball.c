@@ -495,7 +495,10 @@ static int archive_one(struct tb *t, const char *rel, int fd, const struct stat 
 	if (!e)
 		return 0;  /* the tar strategy hands every entry straight back */
 	r = archive_write_header(t->w, e);
-	if (r == ARCHIVE_WARN)
+	if (r == ARCHIVE_WARN && strstr(archive_error_string(t->w), "Can't translate"))
+		/* Not UTF-8: stored as raw bytes, marked hdrcharset=BINARY. */
+		log_info("%s: name is not UTF-8; stored as raw bytes", *rel ? rel : ".");
+	else if (r == ARCHIVE_WARN)
 		log_warn("%s: %s", *rel ? rel : ".", archive_error_string(t->w));
 	else if (r == ARCHIVE_FAILED) {
 		log_warn("skipping %s: %s", *rel ? rel : ".", archive_error_string(t->w));
@@ -635,6 +638,12 @@ static int visit(struct tb *t, int dirfd, const char *base, const char *rel,
 		fd = openat(dirfd, base, flags | O_NOATIME);
 		if (fd < 0 && errno == EPERM)
 			fd = openat(dirfd, base, flags);
+		if (fd < 0 && errno == EACCES && S_ISDIR(sb->st_mode)) {
+			/* Keep the directory itself; only its contents are lost. */
+			log_warn("%s: cannot read the directory: %s", rel, strerror(errno));
+			t->st->warnings++;
+			return archive_one(t, rel, -1, sb);
+		}
 		if (fd < 0) {
 			skip_warn(t, rel, "open", errno);
 			return 0;
