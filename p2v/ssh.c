@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,6 +35,8 @@ struct ssh_conn {
 	ssh_session session;
 	ssh_channel channel;
 	char *where;        /* "user@host:port", for messages */
+	char early[4096];   /* remote stdout read while we were still writing */
+	size_t early_len;
 };
 
 /* ---- target parsing ---------------------------------------------------- */
@@ -561,28 +564,78 @@ int ssh_conn_exec(struct ssh_conn *c, const char *command)
 	return 0;
 }
 
-/* Copy whatever the remote wrote to its stderr, without waiting, so its
- * window never fills while we only write. Returns 0 or -SSH_ERR_CONNECT. */
-static int relay_stderr(struct ssh_conn *c)
+/* Copy whatever the remote wrote to its stderr to ours, and keep what it
+ * wrote to stdout for ssh_conn_finish, without waiting: unread data would
+ * close its window and stall the remote, and with it our writes.
+ * Returns 0 or -SSH_ERR_CONNECT. */
+static int drain(struct ssh_conn *c)
 {
 	char buf[16384];
+	for (int is_stderr = 1; is_stderr >= 0; is_stderr--) {
+		for (;;) {
+			int avail = ssh_channel_poll(c->channel, is_stderr);
+			if (avail == SSH_ERROR) {
+				log_error("%s: connection lost: %s", c->where,
+					  ssh_get_error(c->session));
+				return -SSH_ERR_CONNECT;
+			}
+			if (avail <= 0)  /* nothing now, or SSH_EOF */
+				break;
+			int n = ssh_channel_read_nonblocking(c->channel, buf, sizeof(buf), is_stderr);
+			if (n == SSH_ERROR) {
+				log_error("%s: connection lost: %s", c->where,
+					  ssh_get_error(c->session));
+				return -SSH_ERR_CONNECT;
+			}
+			if (n <= 0)
+				break;
+			if (is_stderr) {
+				/* Our stderr gone is no reason to stop the transfer. */
+				(void)write_full(STDERR_FILENO, buf, (size_t)n);
+			} else {
+				size_t room = sizeof(c->early) - c->early_len;
+				size_t k = (size_t)n < room ? (size_t)n : room;
+				memcpy(c->early + c->early_len, buf, k);
+				c->early_len += k;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Keep up to cap-1 bytes of the reply, NUL-terminated. */
+static void reply_add(char *reply, size_t cap, size_t *have, const char *p, size_t n)
+{
+	if (!reply || *have + 1 >= cap)
+		return;
+	size_t k = n < cap - 1 - *have ? n : cap - 1 - *have;
+	memcpy(reply + *have, p, k);
+	*have += k;
+	reply[*have] = '\0';
+}
+
+/* Wait until the remote grants window, reading what arrives meanwhile.
+ * libssh's own wait inside ssh_channel_write reads nothing out, so a remote
+ * filling its stderr while we write would stall both sides for good. */
+static int wait_window(struct ssh_conn *c)
+{
 	for (;;) {
-		int avail = ssh_channel_poll(c->channel, 1);
-		if (avail == SSH_ERROR) {
-			log_error("%s: connection lost: %s", c->where, ssh_get_error(c->session));
-			return -SSH_ERR_CONNECT;
-		}
-		if (avail <= 0)  /* nothing now, or SSH_EOF */
+		int rc = drain(c);
+		if (rc < 0)
+			return rc;
+		if (ssh_channel_window_size(c->channel) > 0)
 			return 0;
-		int n = ssh_channel_read_nonblocking(c->channel, buf, sizeof(buf), 1);
-		if (n == SSH_ERROR) {
-			log_error("%s: connection lost: %s", c->where, ssh_get_error(c->session));
-			return -SSH_ERR_CONNECT;
+		if (ssh_channel_is_closed(c->channel) || !ssh_is_connected(c->session)) {
+			log_error("%s: the remote command stopped reading its input", c->where);
+			return -SSH_ERR_REMOTE;
 		}
-		if (n <= 0)
-			return 0;
-		/* Our stderr gone is no reason to stop the transfer. */
-		(void)write_full(STDERR_FILENO, buf, (size_t)n);
+		struct pollfd p = { .fd = ssh_get_fd(c->session), .events = POLLIN };
+		/* A bounded wait: drain() is the one that reads the socket. */
+		if (poll(&p, 1, 200) < 0 && errno != EINTR) {
+			int e = errno;
+			log_error("%s: poll: %s", c->where, strerror(e));
+			return -e;
+		}
 	}
 }
 
@@ -593,22 +646,26 @@ int ssh_conn_write(void *conn, const void *buf, size_t len)
 	if (!c->channel)
 		return -EBADF;
 	while (len > 0) {
-		int rc = relay_stderr(c);
+		int rc = wait_window(c);
 		if (rc < 0)
 			return rc;
-		uint32_t n = len > WRITE_CHUNK ? WRITE_CHUNK : (uint32_t)len;
+		/* Never more than the window, so libssh never blocks waiting for
+		 * one (see wait_window); it still blocks flushing the socket,
+		 * which sshd always reads. */
+		uint32_t n = ssh_channel_window_size(c->channel);
+		if (n > WRITE_CHUNK)
+			n = WRITE_CHUNK;
+		if (n > len)
+			n = (uint32_t)len;
 		int w = ssh_channel_write(c->channel, p, n);
-		if (w == SSH_ERROR || w < 0) {
-			if (ssh_channel_is_closed(c->channel) || ssh_channel_is_eof(c->channel) ||
-			    ssh_is_connected(c->session)) {
+		if (w < 0) {
+			if (ssh_is_connected(c->session)) {
 				log_error("%s: the remote command stopped reading its input", c->where);
 				return -SSH_ERR_REMOTE;
 			}
 			log_error("%s: sending failed: %s", c->where, ssh_get_error(c->session));
 			return -SSH_ERR_CONNECT;
 		}
-		/* Blocking writes send everything; loop anyway in case libssh
-		 * returns early. */
 		p += w;
 		len -= (size_t)w;
 	}
@@ -628,8 +685,10 @@ int ssh_conn_finish(struct ssh_conn *c, char *reply, size_t cap)
 		log_debug("%s: sending EOF: %s", c->where, ssh_get_error(c->session));
 	char buf[16384];
 	for (;;) {
-		if ((rc = relay_stderr(c)) < 0)
+		if ((rc = drain(c)) < 0)
 			goto out;
+		reply_add(reply, cap, &have, c->early, c->early_len);
+		c->early_len = 0;
 		/* A short timeout: stderr arriving while stdout is quiet is
 		 * buffered by libssh and relayed on the next turn. */
 		int n = ssh_channel_read_timeout(c->channel, buf, sizeof(buf), 0, 100);
@@ -639,21 +698,17 @@ int ssh_conn_finish(struct ssh_conn *c, char *reply, size_t cap)
 			goto out;
 		}
 		if (n > 0) {
-			/* Keep what fits; keep reading the rest so the remote
+			/* Keep what fits; read on regardless so the remote
 			 * never blocks on a full window. */
-			if (reply && have + 1 < cap) {
-				size_t k = (size_t)n < cap - 1 - have ? (size_t)n : cap - 1 - have;
-				memcpy(reply + have, buf, k);
-				have += k;
-				reply[have] = '\0';
-			}
+			reply_add(reply, cap, &have, buf, (size_t)n);
 			continue;
 		}
 		if (ssh_channel_is_eof(c->channel) || ssh_channel_is_closed(c->channel))
 			break;
 	}
-	if ((rc = relay_stderr(c)) < 0)
+	if ((rc = drain(c)) < 0)
 		goto out;
+	reply_add(reply, cap, &have, c->early, c->early_len);
 	rc = ssh_channel_get_exit_status(c->channel);
 	if (rc < 0) {
 		log_error("%s: the remote command ended without an exit status "
@@ -661,6 +716,7 @@ int ssh_conn_finish(struct ssh_conn *c, char *reply, size_t cap)
 		rc = -SSH_ERR_REMOTE;
 	}
 out:
+	c->early_len = 0;
 	ssh_channel_close(c->channel);
 	ssh_channel_free(c->channel);
 	c->channel = NULL;
