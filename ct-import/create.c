@@ -88,9 +88,13 @@ static int find_template(const char *cache_dir, const char *name, char **path)
 {
 	struct stat st;
 	if (name[0] == '/') {
-		if (stat(name, &st) < 0 || !S_ISREG(st.st_mode)) {
-			log_error("template %s: %s", name, S_ISDIR(st.st_mode) ? "is a directory" : strerror(errno));
+		if (stat(name, &st) < 0) {
+			log_error("template %s: %s", name, strerror(errno));
 			return -ENOENT;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			log_error("template %s is not a regular file", name);
+			return -EINVAL;
 		}
 		return (*path = strdup(name)) ? 0 : -ENOMEM;
 	}
