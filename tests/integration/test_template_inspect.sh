@@ -185,6 +185,39 @@ step "LXC backend dry run: nothing is created"
 assert_grep "debian12-web1" $T/out
 [ ! -e $T/lxc/debian12-web1 ] || fail "dry run created a container"
 
+step "pve backend for real, against a stand-in pct that records its calls"
+# pct itself is absent here: the stand-in logs each argv and mounts the CT
+# at a directory holding the unpacked template, so the real fixups run on it.
+mkdir -p $T/fakebin $T/mnt
+tar -xpf $CACHE/alpine318.tar -C $T/mnt
+cat >$T/fakebin/pct <<PCT
+#!/bin/sh
+echo "pct \$*" >>$T/pct.log
+case "\$1" in
+  create) [ "\$2" = 666 ] && { echo "CT 666 already exists on node 'pve1'" >&2; exit 255; }; exit 0;;
+  mount) echo "mounted CT \$2 in '$T/mnt'";;
+esac
+PCT
+cat >$T/fakebin/pvesh <<PVESH
+#!/bin/sh
+echo "pvesh \$*" >>$T/pct.log
+echo 205
+PVESH
+chmod +x $T/fakebin/pct $T/fakebin/pvesh
+PATH=$T/fakebin:$PATH "$CTI" create-ct --cache-dir "$CACHE" --template alpine318 --start --memory 512 >$T/out 2>$T/err \
+  || { cat $T/err; fail "create-ct with pct failed"; }
+cat $T/pct.log
+[ "$(sed -n 1p $T/pct.log)" = "pvesh get /cluster/nextid" ] || fail "nextid not asked"
+[ "$(sed -n 2p $T/pct.log)" = "pct create 205 $CACHE/alpine318.tar --arch amd64 --ostype alpine --hostname gw-alpine --unprivileged 0 --onboot 1 --rootfs local-lvm:4 --memory 512 --cores 1 --net0 name=eth0,bridge=vmbr0,ip=10.20.30.40/24,gw=10.20.30.1 --nameserver 10.20.30.1 --searchdomain home.arpa" ] || fail "pct create argv"
+[ "$(sed -n 3,5p $T/pct.log | tr '\n' ' ')" = "pct mount 205 pct unmount 205 pct start 205 " ] || fail "mount/unmount/start sequence"
+assert_grep "created container 205" $T/out
+# pct refusing (the VMID appeared meanwhile) is an error; nothing is mounted.
+: >$T/pct.log
+rc=0; PATH=$T/fakebin:$PATH "$CTI" create-ct --cache-dir "$CACHE" --template alpine318 --vmid 666 >$T/out 2>$T/err || rc=$?
+[ $rc -ne 0 ] || fail "pct's refusal was ignored"
+assert_grep "failed with exit status 255" $T/err
+[ "$(wc -l <$T/pct.log)" -eq 1 ] || { cat $T/pct.log; fail "went on after pct create failed"; }
+
 step "--help lists every option"
 "$CTI" create-ct --help >$T/out
 for o in template vmid hostname storage disk-gb memory cores bridge ip gw backend start dry-run cache-dir lxc-path config name nameserver searchdomain; do
