@@ -17,25 +17,23 @@ SSH="ssh -i $SSH_ID -p $SSHD_PORT -o UserKnownHostsFile=$SSH_KNOWN_HOSTS -o Batc
 used=$(du -sb "$T/root" | cut -f1)
 echo "source: $(du -sh "$T/root" | cut -f1) in $(find "$T/root" | wc -l) entries"
 
-# run NAME CMD...: wall seconds and peak RSS (KiB) of the command's
-# biggest process, appended to $T/NAME.
+# run NAME SHELL-COMMAND: wall seconds, peak RSS (KiB) of the biggest
+# process and output size, appended to $T/NAME.
 run() {
-  local name=$1; shift
   rm -f "$C"/*
-  /usr/bin/time -f '%e %M' -o "$T/time" "$@" >/dev/null 2>"$T/err" || { cat "$T/err"; fail "$name failed"; }
-  echo "$(cat "$T/time") $(du -b "$C"/* | cut -f1 | head -1)" >> "$T/$name"
+  /usr/bin/time -f '%e %M' -o "$T/time" bash -c "$2" >/dev/null 2>"$T/err" || { cat "$T/err"; fail "$1 failed"; }
+  echo "$(cat "$T/time") $(du -b "$C"/* | cut -f1 | head -1)" >> "$T/$1"
 }
-seed_gzip()  { bash -c "tar -cpzf - --numeric-owner -C '$T/root' . | $SSH 'cat > $C/seed.tar.gz'"; }
-tar_zstd()   { bash -c "tar -cpf - --numeric-owner --acls --xattrs -C '$T/root' . | zstd -q -T0 | $SSH 'cat > $C/zstd.tar.zst'"; }
-p2v_ct()     { "$P2V" ct --root "$T/root" --name p2v --to "root@127.0.0.1:$SSHD_PORT" -i "$SSH_ID" \
-                 --known-hosts "$SSH_KNOWN_HOSTS" --progress none \
-                 --remote-import "$CTI receive --cache-dir $C"; }
+seed_gzip="tar -cpzf - --numeric-owner -C '$T/root' . | $SSH 'cat > $C/seed.tar.gz'"
+tar_zstd="tar -cpf - --numeric-owner --acls --xattrs -C '$T/root' . | zstd -q -T0 | $SSH 'cat > $C/zstd.tar.zst'"
+p2v_ct="exec '$P2V' ct --root '$T/root' --name p2v --to root@127.0.0.1:$SSHD_PORT -i '$SSH_ID' \
+  --known-hosts '$SSH_KNOWN_HOSTS' --progress none --remote-import '$CTI receive --cache-dir $C'"
 
 for r in $(seq "$ROUNDS"); do   # interleaved, so drift hits every method alike
   step "round $r"
-  run seed seed_gzip
-  run zstd tar_zstd
-  run p2v p2v_ct
+  run seed "$seed_gzip"
+  run zstd "$tar_zstd"
+  run p2v "$p2v_ct"
 done
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
