@@ -4,6 +4,8 @@
 #include "ssh.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -467,6 +470,24 @@ void ssh_conn_close(struct ssh_conn *c)
 	free(c);
 }
 
+/* libssh waits without limit once connected (window, flush, exit status):
+ * let TCP itself declare a dead hypervisor or cable dead instead of the
+ * transfer hanging for good. Best effort. */
+static void tcp_liveness(ssh_session s)
+{
+	int fd = ssh_get_fd(s);
+	int on = 1, idle = 60, intvl = 15, cnt = 8;
+	unsigned user_timeout_ms = 5 * 60 * 1000;
+	if (fd < 0)
+		return;
+	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms,
+			 sizeof(user_timeout_ms));
+}
+
 static int set_opt(struct ssh_conn *c, enum ssh_options_e opt, const void *val, const char *what)
 {
 	if (ssh_options_set(c->session, opt, val) < 0) {
@@ -526,6 +547,7 @@ int ssh_conn_open(const struct ssh_target *t, const struct ssh_auth_opts *o,
 		ssh_conn_close(c);
 		return -SSH_ERR_CONNECT;
 	}
+	tcp_liveness(c->session);
 	if ((rc = verify_host_key(c, o, known_hosts)) < 0 ||
 	    (rc = authenticate(c, o)) < 0) {
 		ssh_conn_close(c);
