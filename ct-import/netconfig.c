@@ -463,10 +463,9 @@ int netcfg_parse_ifcfg(const char *file_name, const char *text, struct net_confi
 		if (gw)
 			out->gw = strdup(gw);
 	}
-	for (int i = 1; i <= 3; i++) {
-		char key[8];
-		snprintf(key, sizeof(key), "DNS%d", i);
-		_cleanup_free_ char *d = shell_value(text, key);
+	static const char *const dns_keys[] = { "DNS1", "DNS2", "DNS3" };
+	for (size_t i = 0; i < ARRAY_SIZE(dns_keys); i++) {
+		_cleanup_free_ char *d = shell_value(text, dns_keys[i]);
 		if (d && append_words(&out->nameserver, d) < 0)
 			return -ENOMEM;
 	}
