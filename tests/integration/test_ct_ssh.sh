@@ -19,7 +19,8 @@ start_sshd
 TO="root@127.0.0.1:$SSHD_PORT"
 SSHOPT=(-i "$SSH_ID" --known-hosts "$SSH_KNOWN_HOSTS" --progress none)
 EXCL=(--exclude 'proc/*' --exclude 'sys/*' --exclude 'dev/*' --exclude 'run/*' --exclude 'tmp/*'
-      --exclude lost+found --exclude swapfile --exclude var/swap.img)
+      --exclude lost+found --exclude swapfile --exclude var/swap.img --exclude srv/socket
+      --no-root-mtime)  # sockets cannot be archived; the unpack target's own mtime is not ours
 
 step "p2v ct streams the root to ct-import receive"
 "$P2V" ct --root "$W/src" --name meta --to "$TO" "${SSHOPT[@]}" \
@@ -29,11 +30,14 @@ assert_grep "verified" "$T/p2v.log"
 zstd -t -q "$C/meta.tar.zst" || fail "not a valid zstd file"
 
 step "Proxmox's GNU tar command unpacks it without a warning"
+# The one exception: members whose names are not UTF-8 carry libarchive's
+# hdrcharset=BINARY, which GNU tar notes (and then restores the exact bytes).
 mkdir "$W/gnu"
 tar xpf - --numeric-owner --acls --xattrs --xattrs-include='user.*' --xattrs-include='trusted.*' \
   --xattrs-include=security.capability --sparse -C "$W/gnu" \
   < <(zstd -dc "$C/meta.tar.zst") 2>"$T/tar.err"
-[ ! -s "$T/tar.err" ] || { cat "$T/tar.err"; fail "GNU tar printed warnings"; }
+grep -v "Ignoring unknown extended header keyword 'hdrcharset'" "$T/tar.err" > "$T/tar.warn" || true
+[ ! -s "$T/tar.warn" ] || { cat "$T/tar.warn"; fail "GNU tar printed warnings"; }
 python3 "$TOP/tests/integration/compare-trees.py" "${EXCL[@]}" "$W/src" "$W/gnu" ||
   fail "GNU tar's tree differs from the source"
 
