@@ -27,6 +27,9 @@
  * first choice, chacha20-poly1305 (see bench/ssh_write.c). */
 #define FAST_CIPHERS "aes128-gcm@openssh.com,aes256-gcm@openssh.com," \
 		     "chacha20-poly1305@openssh.com,aes128-ctr,aes256-ctr"
+/* libssh 0.10 applies this to every wait of a blocking session (connect,
+ * login, window, exit status); the waits that may legitimately take longer
+ * are done in our own loops. */
 #define CONNECT_TIMEOUT_S 30L
 /* ssh_channel_write gets at most this much per call, so that we look at the
  * remote stderr between calls and never pass libssh more than a uint32_t. */
@@ -40,6 +43,7 @@ struct ssh_conn {
 	char *where;        /* "user@host:port", for messages */
 	char early[4096];   /* remote stdout read while we were still writing */
 	size_t early_len;
+	int write_err;      /* the first write failure, returned (not logged) again */
 };
 
 /* ---- target parsing ---------------------------------------------------- */
@@ -583,6 +587,7 @@ int ssh_conn_exec(struct ssh_conn *c, const char *command)
 	}
 	log_debug("%s: running %s", c->where, command);
 	c->channel = ch;
+	c->write_err = 0;
 	return 0;
 }
 
@@ -667,10 +672,12 @@ int ssh_conn_write(void *conn, const void *buf, size_t len)
 	const char *p = buf;
 	if (!c->channel)
 		return -EBADF;
+	if (c->write_err)
+		return c->write_err;
 	while (len > 0) {
 		int rc = wait_window(c);
 		if (rc < 0)
-			return rc;
+			return c->write_err = rc;
 		/* Never more than the window, so libssh never blocks waiting for
 		 * one (see wait_window); it still blocks flushing the socket,
 		 * which sshd always reads. */
@@ -683,10 +690,10 @@ int ssh_conn_write(void *conn, const void *buf, size_t len)
 		if (w < 0) {
 			if (ssh_is_connected(c->session)) {
 				log_error("%s: the remote command stopped reading its input", c->where);
-				return -SSH_ERR_REMOTE;
+				return c->write_err = -SSH_ERR_REMOTE;
 			}
 			log_error("%s: sending failed: %s", c->where, ssh_get_error(c->session));
-			return -SSH_ERR_CONNECT;
+			return c->write_err = -SSH_ERR_CONNECT;
 		}
 		p += w;
 		len -= (size_t)w;
@@ -731,7 +738,12 @@ int ssh_conn_finish(struct ssh_conn *c, char *reply, size_t cap)
 	if ((rc = drain(c)) < 0)
 		goto out;
 	reply_add(reply, cap, &have, c->early, c->early_len);
-	rc = ssh_channel_get_exit_status(c->channel);
+	/* In blocking mode libssh bounds this wait by SSH_OPTIONS_TIMEOUT; a
+	 * command that closed its stdout may well run longer than that. */
+	while ((rc = ssh_channel_get_exit_status(c->channel)) < 0 &&
+	       ssh_channel_is_open(c->channel) &&
+	       !(ssh_get_status(c->session) & (SSH_CLOSED | SSH_CLOSED_ERROR)))
+		;
 	if (rc < 0) {
 		log_error("%s: the remote command ended without an exit status "
 			  "(killed by a signal, or the connection dropped)", c->where);
