@@ -474,9 +474,9 @@ void ssh_conn_close(struct ssh_conn *c)
 	free(c);
 }
 
-/* libssh waits without limit once connected (window, flush, exit status):
- * let TCP itself declare a dead hypervisor or cable dead instead of the
- * transfer hanging for good. Best effort. */
+/* Our own waits for window and exit status have no limit (a remote may
+ * legitimately be slow): let TCP declare a dead hypervisor or cable dead
+ * instead of the transfer hanging for good. Best effort. */
 static void tcp_liveness(ssh_session s)
 {
 	int fd = ssh_get_fd(s);
