@@ -9,6 +9,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "async_sink.h"
 #include "atomic_file.h"
 #include "commands.h"
 #include "log.h"
@@ -327,6 +328,7 @@ static int send_over_ssh(struct ct_args *a, const char *root, struct progress *p
 	struct ssh_target target = { 0 };
 	struct ssh_conn *conn = NULL;
 	struct stream_writer w = { 0 };
+	struct async_sink *sender = NULL;
 	_cleanup_free_ char *hello = NULL;
 	int rc = ssh_target_parse(a->to, &target);
 	if (rc < 0)
@@ -335,7 +337,11 @@ static int send_over_ssh(struct ct_args *a, const char *root, struct progress *p
 		goto out;
 	if ((rc = ssh_conn_exec(conn, a->remote_import ? a->remote_import : "ct-import receive")) < 0)
 		goto out;
-	if ((rc = stream_writer_init(&w, ssh_conn_write, conn)) < 0)
+	/* Encryption and socket writes run in their own thread, overlapping
+	 * with reading and compressing. */
+	if ((rc = async_sink_start(&sender, ssh_conn_write, conn)) < 0)
+		goto out;
+	if ((rc = stream_writer_init(&w, async_sink_write, sender)) < 0)
 		goto out;
 	if (!(hello = hello_json(a, root))) {
 		rc = -ENOMEM;
@@ -350,6 +356,10 @@ static int send_over_ssh(struct ct_args *a, const char *root, struct progress *p
 		rc = stream_write_end(&w, digest);
 	else
 		stream_write_abort(&w, "p2v failed while reading the source");
+	int sent = async_sink_finish(sender);
+	sender = NULL;
+	if (rc == 0)
+		rc = sent;
 	char reply[4096];
 	int status = ssh_conn_finish(conn, reply, sizeof(reply));
 	if (rc == 0 && status != 0) {
@@ -376,6 +386,8 @@ static int send_over_ssh(struct ct_args *a, const char *root, struct progress *p
 out:
 	rc = rc < 0 ? exit_for_ssh_error(rc) : P2V_EXIT_OK;
 done:
+	if (sender)
+		async_sink_finish(sender);
 	stream_writer_free(&w);
 	if (conn)
 		ssh_conn_close(conn);
