@@ -155,6 +155,7 @@ static uint32_t max_payload(uint32_t type)
 	switch (type) {
 	case FRAME_HELLO: return STREAM_MAX_HELLO;
 	case FRAME_DATA: return STREAM_MAX_DATA;
+	case FRAME_ZDATA: return STREAM_MAX_DATA;
 	case FRAME_ZERO: return 8;
 	case FRAME_END: return SHA256_LEN;
 	case FRAME_ABORT: return STREAM_MAX_ABORT;

@@ -30,6 +30,7 @@ enum frame_type {
 	FRAME_ZERO = 3,   /* payload: u64 count of zero bytes at offset */
 	FRAME_END = 4,    /* offset: total logical size; payload: SHA-256 */
 	FRAME_ABORT = 5,  /* the sender gives up; payload: reason text */
+	FRAME_ZDATA = 6,  /* payload: u32 n, then one zstd frame of n bytes */
 };
 
 struct frame_header {
