@@ -5,13 +5,7 @@
 
 #include <stdint.h>
 
-struct net_config {
-	char *iface;         /* the source's primary interface (eth0, ens3, bond0 …) */
-	char *ip;            /* "ADDR/PREFIX", "dhcp", or NULL when nothing was found */
-	char *gw;
-	char *nameserver;    /* space-separated */
-	char *searchdomain;  /* space-separated */
-};
+#include "netconfig.h"  /* struct net_config (lib/, shared with p2v inventory) */
 
 struct template_info {
 	char *os_id;       /* os-release ID= ("debian", "rocky" …), NULL if unknown */
@@ -26,6 +20,5 @@ struct template_info {
 /* Read a template archive (any compression libarchive reads). 0 or -errno. */
 int template_inspect(const char *path, struct template_info *info);
 void template_info_free(struct template_info *info);
-void net_config_free(struct net_config *n);
 
 #endif

@@ -1,10 +1,19 @@
 /* Reading a server's network configuration from the text of its files:
  * ifupdown, netplan, RHEL ifcfg, NetworkManager keyfiles, resolv.conf.
- * Pure string parsers so they can be tested without an archive. */
-#ifndef CTI_NETCONFIG_H
-#define CTI_NETCONFIG_H
+ * Pure string parsers so they can be tested without an archive; ct-import
+ * reads them from a template, p2v inventory from a mounted root. */
+#ifndef NETCONFIG_H
+#define NETCONFIG_H
 
-#include "template_info.h"
+struct net_config {
+	char *iface;         /* the source's primary interface (eth0, ens3, bond0 …) */
+	char *ip;            /* "ADDR/PREFIX", "dhcp", or NULL when nothing was found */
+	char *gw;
+	char *nameserver;    /* space-separated */
+	char *searchdomain;  /* space-separated */
+};
+
+void net_config_free(struct net_config *n);
 
 /* Each parser fills out (zeroed by the caller) with the primary interface it
  * finds: loopback is skipped and an interface with a gateway is preferred.

@@ -1,7 +1,8 @@
 /* Which OS and architecture a root file system holds, from file contents
- * given as strings or bytes (the archive walking is in inspect.c). */
-#ifndef CTI_OSINFO_H
-#define CTI_OSINFO_H
+ * given as strings or bytes (ct-import/inspect.c walks a template for them,
+ * p2v/inventory_os.c a mounted root). */
+#ifndef OSINFO_H
+#define OSINFO_H
 
 #include <stddef.h>
 
