@@ -8,7 +8,8 @@ BUILD="build-essential pkg-config libarchive-dev libssh-dev libblkid-dev
   libjansson-dev libacl1-dev libext2fs-dev"
 TEST="openssh-server openssh-client lxc mmdebstrap debian-archive-keyring
   libarchive-tools tar zstd pigz gzip attr acl libcap2-bin e2fsprogs
-  qemu-utils util-linux time procps iproute2 file bc python3 xfsprogs"
+  qemu-utils util-linux time procps iproute2 file bc python3 xfsprogs
+  qemu-system-x86 busybox-static kmod cpio dmsetup"
 
 missing=""
 for p in $BUILD $TEST; do
