@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define SLOTS 4
 #define SLOT_SIZE (1u << 20)
@@ -26,15 +27,29 @@ struct async_sink {
 	unsigned full;   /* slots handed over and not yet drained */
 	bool closing;
 	int error;       /* first consumer error */
+	/* Time each side spent waiting for the other, for async_sink_pressure. */
+	uint64_t producer_wait_ns, consumer_wait_ns;
+	uint64_t window_start_ns, window_producer_ns, window_consumer_ns;
 };
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static void *consumer(void *arg)
 {
 	struct async_sink *as = arg;
 	pthread_mutex_lock(&as->lock);
 	for (;;) {
-		while (!as->full && !as->closing)
-			pthread_cond_wait(&as->changed, &as->lock);
+		if (!as->full && !as->closing) {
+			uint64_t t0 = now_ns();
+			while (!as->full && !as->closing)
+				pthread_cond_wait(&as->changed, &as->lock);
+			as->consumer_wait_ns += now_ns() - t0;
+		}
 		if (!as->full)
 			break;
 		struct slot *s = &as->slot[as->tail];
@@ -67,6 +82,7 @@ int async_sink_start(struct async_sink **out, stream_sink_fn sink, void *ctx)
 			return -ENOMEM;
 		}
 	}
+	as->window_start_ns = now_ns();
 	pthread_mutex_init(&as->lock, NULL);
 	pthread_cond_init(&as->changed, NULL);
 	int rc = pthread_create(&as->thread, NULL, consumer, as);
@@ -93,8 +109,12 @@ static int hand_over(struct async_sink *as)
 	as->full++;
 	as->head = (as->head + 1) % SLOTS;
 	pthread_cond_broadcast(&as->changed);
-	while (as->full == SLOTS && !as->error)
-		pthread_cond_wait(&as->changed, &as->lock);
+	if (as->full == SLOTS && !as->error) {
+		uint64_t t0 = now_ns();
+		while (as->full == SLOTS && !as->error)
+			pthread_cond_wait(&as->changed, &as->lock);
+		as->producer_wait_ns += now_ns() - t0;
+	}
 	int rc = as->error;
 	pthread_mutex_unlock(&as->lock);
 	return rc;
@@ -139,4 +159,24 @@ int async_sink_finish(struct async_sink *as)
 	pthread_cond_destroy(&as->changed);
 	free(as);
 	return rc;
+}
+
+int async_sink_pressure(struct async_sink *as)
+{
+	const uint64_t window = 250000000u, margin = 25000000u;
+	uint64_t now = now_ns();
+	if (now - as->window_start_ns < window)
+		return 0;
+	pthread_mutex_lock(&as->lock);
+	uint64_t p = as->producer_wait_ns - as->window_producer_ns;
+	uint64_t c = as->consumer_wait_ns - as->window_consumer_ns;
+	as->window_producer_ns = as->producer_wait_ns;
+	as->window_consumer_ns = as->consumer_wait_ns;
+	pthread_mutex_unlock(&as->lock);
+	as->window_start_ns = now;
+	if (p > 2 * c + margin)
+		return 1;   /* the sender was the bottleneck */
+	if (c > 2 * p + margin)
+		return -1;  /* the producer was */
+	return 0;
 }

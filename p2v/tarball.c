@@ -22,12 +22,15 @@
 
 #include "log.h"
 #include "util.h"
+#include "zstd_stream.h"
 
 #define BLOCK_SIZE        (1024 * 1024)          /* bytes per write callback */
 #define PROGRESS_BYTES    (64ULL * 1024 * 1024)
 #define PROGRESS_NSEC     500000000LL
 #define SWAP_CHECK_MIN    (1024 * 1024)          /* smaller files are never swap */
 #define DEFAULT_ZSTD_LEVEL 3
+#define ADAPT_MIN_LEVEL   1   /* also where adapting starts: on a slow link the */
+#define ADAPT_MAX_LEVEL   9   /* climb costs a fraction of a second */
 #define SWAP_PROBE        65536                  /* covers 4/16/64 KiB pages */
 
 /* Directories whose contents a container must not inherit. */
@@ -57,6 +60,7 @@ struct tb {
 	int sink_rc;
 	bool failed;            /* no more bytes to the sink after an error */
 	struct archive *disk, *w;
+	struct zstd_stream *zs; /* our own zstd (libarchive's level is fixed) */
 	const char *root;       /* as opened; entry paths start with it */
 	size_t rootlen;
 	dev_t root_dev;
@@ -333,6 +337,29 @@ static int acl_numeric_only(struct archive_entry *e)
 
 /* ---- output ---- */
 
+/* Compressed bytes on their way out. */
+static int count_and_sink(void *ctx, const void *buf, size_t len)
+{
+	struct tb *t = ctx;
+	t->st->compressed_bytes += len;
+	return t->sink(t->sink_ctx, buf, len);
+}
+
+static int adapt_level(struct tb *t)
+{
+	int step = t->o->pressure(t->o->pressure_ctx);
+	int level = zstd_stream_level(t->zs) + step;
+	if (!step || level < ADAPT_MIN_LEVEL || level > ADAPT_MAX_LEVEL)
+		return 0;
+	log_debug("zstd level %d (the %s was the bottleneck)", level,
+		  step > 0 ? "network" : "CPU");
+	if (level < t->st->level_min)
+		t->st->level_min = level;
+	if (level > t->st->level_max)
+		t->st->level_max = level;
+	return zstd_stream_set_level(t->zs, level);
+}
+
 static la_ssize_t on_write(struct archive *a, void *ctx, const void *buf, size_t len)
 {
 	struct tb *t = ctx;
@@ -340,13 +367,14 @@ static la_ssize_t on_write(struct archive *a, void *ctx, const void *buf, size_t
 		archive_set_error(a, ECANCELED, "archive abandoned");
 		return -1;
 	}
-	int rc = t->sink(t->sink_ctx, buf, len);
+	int rc = t->zs ? zstd_stream_write(t->zs, buf, len) : count_and_sink(t, buf, len);
+	if (rc == 0 && t->zs && !t->o->level && t->o->pressure)
+		rc = adapt_level(t);
 	if (rc < 0) {
 		t->sink_rc = rc;
 		archive_set_error(a, -rc, "sink failed");
 		return -1;
 	}
-	t->st->compressed_bytes += len;
 	return (la_ssize_t)len;
 }
 
@@ -689,15 +717,12 @@ static int setup_writer(struct tb *t)
 		if (archive_write_set_filter_option(w, "gzip", "compression-level", val) != ARCHIVE_OK)
 			goto bad;
 	} else {
-		if (archive_write_add_filter_zstd(w) != ARCHIVE_OK)
-			goto bad;
-		snprintf(val, sizeof(val), "%d", o->level > 0 ? o->level : DEFAULT_ZSTD_LEVEL);
-		if (archive_write_set_filter_option(w, "zstd", "compression-level", val) != ARCHIVE_OK)
-			goto bad;
-		long n = o->threads > 0 ? o->threads : sysconf(_SC_NPROCESSORS_ONLN);
-		snprintf(val, sizeof(val), "%ld", n > 0 ? n : 1);
-		if (archive_write_set_filter_option(w, "zstd", "threads", val) != ARCHIVE_OK)
-			goto bad;
+		bool adaptive = !o->level && o->pressure;
+		int level = o->level > 0 ? o->level : adaptive ? ADAPT_MIN_LEVEL : DEFAULT_ZSTD_LEVEL;
+		int rc = zstd_stream_open(&t->zs, level, o->threads, count_and_sink, t);
+		if (rc < 0)
+			return rc;
+		t->st->level_min = t->st->level_max = level;
 	}
 	if (archive_write_set_bytes_per_block(w, BLOCK_SIZE) != ARCHIVE_OK ||
 	    archive_write_set_bytes_in_last_block(w, 1) != ARCHIVE_OK)
@@ -753,6 +778,12 @@ static int run(struct tb *t)
 		return rc;
 	if (archive_write_close(t->w) != ARCHIVE_OK)
 		return write_fail(t, "close");
+	if (t->zs) {
+		rc = zstd_stream_finish(t->zs);
+		t->zs = NULL;
+		if (rc < 0)
+			return rc;
+	}
 	maybe_progress(t, true);
 	return 0;
 }
@@ -815,6 +846,7 @@ out:
 		log_error("out of memory while archiving %s", opts->root);
 	if (t.w)
 		archive_write_free(t.w);  /* also closes, if run() did not get there */
+	zstd_stream_free(t.zs);        /* an unfinished frame stays unfinished */
 	if (t.disk)
 		archive_read_free(t.disk);
 	free(zeros);

@@ -13,11 +13,17 @@ struct tarball_opts {
 	const char *const *excludes;    /* extra fnmatch patterns, relative to root */
 	size_t n_excludes;
 	enum tar_compression compression;
-	int level;                      /* compression level; 0 = default */
+	int level;                      /* compression level; 0 = default (see pressure) */
 	int threads;                    /* zstd worker threads; 0 = one per core */
 	/* Called now and then with the source bytes read so far (may be NULL). */
 	void (*progress)(void *ctx, uint64_t source_bytes, uint64_t compressed_bytes);
 	void *progress_ctx;
+	/* zstd with level 0: when set, the level follows the sink, starting at
+	 * 3 within 1..9. Called after each block; returns +1 when the sink held
+	 * the compressor up (compress harder), -1 when the compressor held the
+	 * sink up (compress lighter), 0 otherwise. */
+	int (*pressure)(void *ctx);
+	void *pressure_ctx;
 };
 
 struct tarball_stats {
@@ -25,6 +31,7 @@ struct tarball_stats {
 	uint64_t source_bytes;      /* file data read */
 	uint64_t compressed_bytes;  /* bytes handed to the sink */
 	uint64_t warnings;          /* unreadable entries skipped with a warning */
+	int level_min, level_max;   /* zstd levels used */
 };
 
 /* Sink for the compressed bytes: returns 0 or a negative error, which aborts
