@@ -46,7 +46,7 @@ static const struct opt_def ct_opts[] = {
 	{ "known-hosts", OPT_KNOWN_HOSTS, "FILE", "known_hosts file (default ~/.ssh/known_hosts)" },
 	{ "remote-import", OPT_REMOTE_IMPORT, "CMD", "remote command that receives the stream (default 'ct-import receive')" },
 	{ "compress", OPT_COMPRESS, "zstd|gzip", "compression (default zstd, multi-threaded)" },
-	{ "level", OPT_LEVEL, "N", "compression level (zstd 1-19, default 3; gzip 1-9, default 6)" },
+	{ "level", OPT_LEVEL, "N", "compression level (zstd 1-19; default: 3, adapting within 1-9 to the link; gzip 1-9, default 6)" },
 	{ "threads", OPT_THREADS, "N", "zstd worker threads (default: one per CPU)" },
 	{ "exclude", OPT_EXCLUDE, "PATTERN", "leave out paths matching PATTERN (relative to the root; repeatable)" },
 	{ "force", OPT_FORCE, NULL, "with --output: replace an existing file" },
@@ -322,6 +322,8 @@ static int remote_create(struct ssh_conn *c, const struct ct_args *a, const char
 	return P2V_EXIT_OK;
 }
 
+static int pressure_of_sender(void *sender) { return async_sink_pressure(sender); }
+
 static int send_over_ssh(struct ct_args *a, const char *root, struct progress *prog,
 			 struct tarball_stats *stats)
 {
@@ -350,6 +352,10 @@ static int send_over_ssh(struct ct_args *a, const char *root, struct progress *p
 	if ((rc = stream_write_hello(&w, hello)) < 0)
 		goto out;
 	struct ct_sink sink = { .stream = &w, .progress = prog };
+	/* Without --level, zstd follows the link: harder while the network is
+	 * the bottleneck, lighter while the CPU is. */
+	a->tar.pressure = pressure_of_sender;
+	a->tar.pressure_ctx = sender;
 	rc = tarball_write(&a->tar, ct_sink_write, &sink, stats);
 	uint8_t digest[SHA256_LEN];
 	if (rc == 0)
@@ -455,10 +461,11 @@ int cmd_ct(int argc, char **argv)
 		source_unmount(mounts);
 	char src[32], out[32];
 	if (rc == P2V_EXIT_OK)
-		log_info("%llu entries, %s read, %s sent in %.1f s%s",
+		log_info("%llu entries, %s read, %s sent in %.1f s (zstd level %d-%d)%s",
 			 (unsigned long long)stats.entries,
 			 format_bytes(stats.source_bytes, src, sizeof(src)),
 			 format_bytes(stats.compressed_bytes, out, sizeof(out)), progress_elapsed(&prog),
+			 stats.level_min, stats.level_max,
 			 stats.warnings ? " (with warnings: see above)" : "");
 	else
 		log_error("migration of %s failed; nothing was published", a.name);
