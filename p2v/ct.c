@@ -46,7 +46,7 @@ static const struct opt_def ct_opts[] = {
 	{ "known-hosts", OPT_KNOWN_HOSTS, "FILE", "known_hosts file (default ~/.ssh/known_hosts)" },
 	{ "remote-import", OPT_REMOTE_IMPORT, "CMD", "remote command that receives the stream (default 'ct-import receive')" },
 	{ "compress", OPT_COMPRESS, "zstd|gzip", "compression (default zstd, multi-threaded)" },
-	{ "level", OPT_LEVEL, "N", "compression level (zstd 1-19; default: 3, adapting within 1-9 to the link; gzip 1-9, default 6)" },
+	{ "level", OPT_LEVEL, "N", "compression level (zstd 1-19, default: adapts within 1-9 to the link, 3 with --output; gzip 1-9, default 6)" },
 	{ "threads", OPT_THREADS, "N", "zstd worker threads (default: one per CPU)" },
 	{ "exclude", OPT_EXCLUDE, "PATTERN", "leave out paths matching PATTERN (relative to the root; repeatable)" },
 	{ "force", OPT_FORCE, NULL, "with --output: replace an existing file" },
@@ -461,11 +461,11 @@ int cmd_ct(int argc, char **argv)
 		source_unmount(mounts);
 	char src[32], out[32];
 	if (rc == P2V_EXIT_OK)
-		log_info("%llu entries, %s read, %s sent in %.1f s (zstd level %d-%d)%s",
+		log_info("%llu entries, %s read, %s sent in %.1f s (%s level %d-%d)%s",
 			 (unsigned long long)stats.entries,
 			 format_bytes(stats.source_bytes, src, sizeof(src)),
 			 format_bytes(stats.compressed_bytes, out, sizeof(out)), progress_elapsed(&prog),
-			 stats.level_min, stats.level_max,
+			 a.tar.compression == TAR_ZSTD ? "zstd" : "gzip", stats.level_min, stats.level_max,
 			 stats.warnings ? " (with warnings: see above)" : "");
 	else
 		log_error("migration of %s failed; nothing was published", a.name);

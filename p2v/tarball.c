@@ -713,7 +713,9 @@ static int setup_writer(struct tb *t)
 	if (o->compression == TAR_GZIP) {
 		if (archive_write_add_filter_gzip(w) != ARCHIVE_OK)
 			goto bad;
-		snprintf(val, sizeof(val), "%d", o->level > 0 ? (o->level > 9 ? 9 : o->level) : 6);
+		int gz = o->level > 0 ? (o->level > 9 ? 9 : o->level) : 6;
+		t->st->level_min = t->st->level_max = gz;
+		snprintf(val, sizeof(val), "%d", gz);
 		if (archive_write_set_filter_option(w, "gzip", "compression-level", val) != ARCHIVE_OK)
 			goto bad;
 	} else {
