@@ -68,7 +68,7 @@ void opt_print_help(FILE *f, const char *usage, const char *summary, const struc
 			continue;
 		print_flag(m, d, " ");
 		fclose(m);
-		fprintf(f, "  %-30s %s\n", flag, d->help);
+		fprintf(f, "  %-30s  %s\n", flag, d->help);
 	}
 }
 

@@ -12,8 +12,8 @@ options() {
     /^Options:/ { on = 1; next }
     on && /^  -/ {
       line = substr($0, 3)
-      flag = substr(line, 1, 30); text = substr(line, 32)
-      sub(/ +$/, "", flag)
+      split(line, part, /   */)   # flag and text are two or more spaces apart
+      flag = part[1]; text = substr(line, index(line, "  ") ); sub(/^ +/, "", text)
       gsub(/\\/, "\\\\", flag); gsub(/-/, "\\-", flag)
       n = split(flag, w, " ")
       printf ".TP\n\\fB%s\\fR", w[1]
@@ -36,6 +36,8 @@ page() { # program section-file commands...
     sed -n '/^#TAIL/,/^#END/p' "$here/man/$prog.in" | sed '1d;$d'
   } > "$out/$prog.1"
 }
+# The commands each program lists in its own --help (except "help").
+commands() { "$bin/$1" --help | awk '/^Commands:/ {on=1; next} on && /^  [a-z]/ {print $1}' | grep -vx help; }
 mkdir -p "$out"
-page p2v ct
-page ct-import receive create-ct
+page p2v $(commands p2v)
+page ct-import $(commands ct-import)
