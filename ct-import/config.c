@@ -11,7 +11,8 @@
 int cti_config_set(struct cti_config *cfg, const char *key, const char *value)
 {
 	char **dst = !strcmp(key, "cache_dir") ? &cfg->cache_dir :
-		     !strcmp(key, "lxc_path") ? &cfg->lxc_path : NULL;
+		     !strcmp(key, "lxc_path") ? &cfg->lxc_path :
+		     !strcmp(key, "import_dir") ? &cfg->import_dir : NULL;
 	if (!dst)
 		return -EINVAL;
 	char *v = strdup(value);
@@ -26,6 +27,7 @@ void cti_config_free(struct cti_config *cfg)
 {
 	free(cfg->cache_dir);
 	free(cfg->lxc_path);
+	free(cfg->import_dir);
 	*cfg = (struct cti_config){ 0 };
 }
 
@@ -72,7 +74,7 @@ static int parse_text(const char *path, char *text, struct cti_config *cfg)
 		}
 		int rc = cti_config_set(cfg, key, value);
 		if (rc == -EINVAL) {
-			log_error("%s:%u: unknown key '%s' (known: cache_dir, lxc_path)", path, lineno, key);
+			log_error("%s:%u: unknown key '%s' (known: cache_dir, lxc_path, import_dir)", path, lineno, key);
 			return rc;
 		}
 		if (rc < 0) {
@@ -89,6 +91,8 @@ int cti_config_load(const char *path, struct cti_config *cfg)
 	int rc = cti_config_set(cfg, "cache_dir", CTI_DEFAULT_CACHE_DIR);
 	if (rc == 0)
 		rc = cti_config_set(cfg, "lxc_path", CTI_DEFAULT_LXC_PATH);
+	if (rc == 0)
+		rc = cti_config_set(cfg, "import_dir", CTI_DEFAULT_IMPORT_DIR);
 	if (rc < 0) {
 		log_error("out of memory");
 		cti_config_free(cfg);

@@ -12,15 +12,20 @@
 #include "config.h"
 #include "log.h"
 #include "options.h"
+#include "receive_disk.h"
 #include "stream.h"
 #include "util.h"
 
-enum { OPT_CACHE_DIR = 256, OPT_CONFIG, OPT_FORCE };
+enum { OPT_CACHE_DIR = 256, OPT_CONFIG, OPT_FORCE, OPT_IMPORT_DIR, OPT_TARGET_DEV, OPT_FORMAT, OPT_COMPRESS };
 
 static const struct opt_def receive_opts[] = {
 	{ "cache-dir", OPT_CACHE_DIR, "DIR", "template cache to write into (default from the config file, else " CTI_DEFAULT_CACHE_DIR ")" },
 	{ "config", OPT_CONFIG, "FILE", "config file (default " CTI_CONFIG_FILE ")" },
-	{ "force", OPT_FORCE, NULL, "replace an existing template of the same name" },
+	{ "force", OPT_FORCE, NULL, "replace an existing template of the same name (disk images are never replaced)" },
+	{ "import-dir", OPT_IMPORT_DIR, "DIR", "where disk images are written (default from the config file, else " CTI_DEFAULT_IMPORT_DIR ")" },
+	{ "target-dev", OPT_TARGET_DEV, "DEV", "write a disk stream onto this block device or logical volume instead" },
+	{ "format", OPT_FORMAT, "FMT", "image format for a disk stream: qcow2 or raw (default: what the sender asks, else qcow2)" },
+	{ "compress", OPT_COMPRESS, "ALG", "compress a qcow2 image's clusters: none (default), zstd or deflate" },
 	{ "verbose", 'v', NULL, "log more" },
 	{ "help", 'h', NULL, "show this help" },
 	{ 0 },
@@ -29,6 +34,10 @@ static const struct opt_def receive_opts[] = {
 struct receive_args {
 	const char *cache_dir;
 	const char *config;
+	const char *import_dir;
+	const char *target_dev;
+	const char *format;
+	const char *compress;
 	bool force;
 	bool help;
 };
@@ -40,6 +49,10 @@ static int receive_opt(void *ctx, int key, const char *arg)
 	case OPT_CACHE_DIR: a->cache_dir = arg; break;
 	case OPT_CONFIG: a->config = arg; break;
 	case OPT_FORCE: a->force = true; break;
+	case OPT_IMPORT_DIR: a->import_dir = arg; break;
+	case OPT_TARGET_DEV: a->target_dev = arg; break;
+	case OPT_FORMAT: a->format = arg; break;
+	case OPT_COMPRESS: a->compress = arg; break;
 	case 'v': log_set_level(LOG_DEBUG); break;
 	case 'h': a->help = true; break;
 	}
@@ -142,6 +155,24 @@ static int receive_body(int in, struct atomic_file *f, uint8_t *buf, uint64_t *t
 	return rc;
 }
 
+/* A disk stream: its own receiver, the same reply line. */
+static int receive_disk_reply(uint8_t *buf, size_t len, const struct receive_args *a,
+			      const struct cti_config *cfg)
+{
+	struct disk_receive_opts o = { .import_dir = cfg->import_dir, .target_dev = a->target_dev,
+				       .format = a->format, .compress = a->compress };
+	struct disk_receive_result res = { 0 };
+	int rc = receive_disk(STDIN_FILENO, buf, len, buf, &o, &res);
+	if (rc < 0)
+		return rc;
+	char hex[2 * SHA256_LEN + 1];
+	sha256_hex(res.digest, hex);
+	log_info("stored %s (sha256 %s)", res.path, hex);
+	printf("OK %s %llu %s\n", res.path, (unsigned long long)res.size, hex);
+	free(res.path);
+	return 0;
+}
+
 static int exit_code_for(int rc)
 {
 	if (rc == -EEXIST)
@@ -160,7 +191,8 @@ int cmd_receive(int argc, char **argv)
 	if (a.help) {
 		opt_print_help(stdout, "ct-import receive [OPTIONS] < STREAM",
 			       "Read a p2v stream on standard input and store the template it carries\n"
-			       "in the template cache, published only after its SHA-256 matches.",
+			       "in the template cache, or the disk it carries in the import directory,\n"
+			       "published only after its SHA-256 matches.",
 			       receive_opts);
 		return 0;
 	}
@@ -171,7 +203,8 @@ int cmd_receive(int argc, char **argv)
 	struct cti_config cfg = { 0 };
 	if (cti_config_load(a.config, &cfg) < 0)
 		return CTI_EXIT_USAGE;
-	if (a.cache_dir && cti_config_set(&cfg, "cache_dir", a.cache_dir) < 0) {
+	if ((a.cache_dir && cti_config_set(&cfg, "cache_dir", a.cache_dir) < 0) ||
+	    (a.import_dir && cti_config_set(&cfg, "import_dir", a.import_dir) < 0)) {
 		cti_config_free(&cfg);
 		return CTI_EXIT_USAGE;
 	}
@@ -194,6 +227,10 @@ int cmd_receive(int argc, char **argv)
 		if (rc >= 0)
 			log_error("the stream does not start with a header frame");
 		rc = -EPROTO;
+		goto out;
+	}
+	if (hello_is_disk(buf, h.length)) {
+		rc = receive_disk_reply(buf, h.length, &a, &cfg);
 		goto out;
 	}
 	if ((rc = parse_hello(buf, h.length, &hello)) < 0)

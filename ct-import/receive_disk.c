@@ -1,0 +1,277 @@
+#include "receive_disk.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "disk_out.h"
+#include "log.h"
+#include "stream.h"
+#include "util.h"
+
+struct disk_hello {
+	char name[160];
+	uint64_t size;
+	enum disk_format format;
+	enum qcow2_compression compression;
+	char *target;  /* block device to write, or NULL */
+};
+
+bool hello_is_disk(const uint8_t *hello, size_t len)
+{
+	json_t *root = json_loadb((const char *)hello, len, 0, NULL);
+	const char *kind = json_string_value(json_object_get(root, "kind"));
+	bool disk = kind && !strcmp(kind, "disk");
+	json_decref(root);
+	return disk;
+}
+
+static int parse_format(const char *s, enum disk_format *f)
+{
+	if (!strcmp(s, "qcow2"))
+		*f = DISK_QCOW2;
+	else if (!strcmp(s, "raw"))
+		*f = DISK_RAW;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_hello(const uint8_t *buf, size_t len, const struct disk_receive_opts *o,
+		       struct disk_hello *h)
+{
+	json_error_t err;
+	json_t *root = json_loadb((const char *)buf, len, 0, &err);
+	if (!json_is_object(root)) {
+		log_error("stream header is not a JSON object: %s", root ? "wrong type" : err.text);
+		json_decref(root);
+		return -EPROTO;
+	}
+	int rc = -EPROTO;
+	const char *name = json_string_value(json_object_get(root, "name"));
+	json_t *size = json_object_get(root, "size");
+	json_t *jfmt = json_object_get(root, "format");
+	json_t *jtarget = json_object_get(root, "target");
+	const char *fmt = o->format ? o->format : jfmt ? json_string_value(jfmt) : "qcow2";
+	const char *target = o->target_dev ? o->target_dev :
+			     jtarget && !json_is_null(jtarget) ? json_string_value(jtarget) : NULL;
+	if (!name || !name_is_safe(name)) {
+		log_error("disk name '%s' is not allowed: use letters, digits, '.', '_', '-', '+'",
+			  name ? name : "(none)");
+	} else if (!json_is_integer(size) || json_integer_value(size) <= 0 ||
+		   (uint64_t)json_integer_value(size) > DISK_MAX_SIZE) {
+		log_error("disk size missing or out of range (1 byte to 64 TiB)");
+	} else if (!fmt || parse_format(fmt, &h->format) < 0) {
+		log_error("unknown disk format '%s' (expected qcow2 or raw)", fmt ? fmt : "(not a string)");
+	} else if (o->compress && strcmp(o->compress, "none") && strcmp(o->compress, "zstd") &&
+		   strcmp(o->compress, "deflate")) {
+		log_error("unknown qcow2 compression '%s' (none, zstd or deflate)", o->compress);
+		rc = -EINVAL;
+	} else if (jtarget && !json_is_null(jtarget) && !o->target_dev &&
+		   (!target || target[0] != '/' || strlen(target) >= 4096)) {
+		log_error("the stream's target device is not an absolute path");
+	} else {
+		snprintf(h->name, sizeof(h->name), "%s", name);
+		h->size = (uint64_t)json_integer_value(size);
+		h->compression = !o->compress || !strcmp(o->compress, "none") ? QCOW2_COMPRESS_NONE :
+				 !strcmp(o->compress, "zstd") ? QCOW2_COMPRESS_ZSTD : QCOW2_COMPRESS_DEFLATE;
+		h->target = target ? strdup(target) : NULL;
+		rc = target && !h->target ? -ENOMEM : 0;
+	}
+	json_decref(root);
+	return rc;
+}
+
+/* The logical disk as it arrives: hash everything in order and tell the
+ * output about data and about ranges that must read as zeros. */
+struct disk_rx {
+	struct disk_out *out;
+	struct sha256 sha;
+	uint64_t size;
+	uint64_t pos;   /* everything before pos has been written and hashed */
+};
+
+static void hash_zeros(struct sha256 *sha, uint64_t n)
+{
+	static const uint8_t zeros[256 << 10];
+	while (n) {
+		size_t k = n < sizeof(zeros) ? (size_t)n : sizeof(zeros);
+		sha256_update(sha, zeros, k);
+		n -= k;
+	}
+}
+
+/* Refuse a range before pos (frames come in increasing order) or beyond
+ * the disk; written so no sum can overflow. */
+static int check_range(const struct disk_rx *rx, const char *what, uint64_t off, uint64_t len)
+{
+	if (off < rx->pos) {
+		log_error("%s frame at offset %llu goes back before %llu", what,
+			  (unsigned long long)off, (unsigned long long)rx->pos);
+		return -EPROTO;
+	}
+	if (off > rx->size || len > rx->size - off) {
+		log_error("%s frame at offset %llu, %llu bytes, lies beyond the disk's %llu bytes", what,
+			  (unsigned long long)off, (unsigned long long)len, (unsigned long long)rx->size);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+static int zeros_until(struct disk_rx *rx, uint64_t end)
+{
+	if (end == rx->pos)
+		return 0;
+	int rc = disk_out_zero(rx->out, rx->pos, end - rx->pos);
+	if (rc < 0)
+		return rc;
+	hash_zeros(&rx->sha, end - rx->pos);
+	rx->pos = end;
+	return 0;
+}
+
+static int take_data(struct disk_rx *rx, uint64_t off, const uint8_t *p, size_t len)
+{
+	int rc = zeros_until(rx, off);
+	if (rc < 0)
+		return rc;
+	if ((rc = disk_out_write(rx->out, off, p, len)) < 0)
+		return rc;
+	sha256_update(&rx->sha, p, len);
+	rx->pos = off + len;
+	return 0;
+}
+
+/* ZDATA: u32 n, then exactly one zstd frame that decompresses to n bytes. */
+static int take_zdata(struct disk_rx *rx, const struct frame_header *h, const uint8_t *buf,
+		      uint8_t *dbuf)
+{
+	if (h->length < 4) {
+		log_error("compressed frame at %llu is too short", (unsigned long long)h->offset);
+		return -EPROTO;
+	}
+	uint32_t n = get_be32(buf);
+	if (n > STREAM_MAX_DATA) {
+		log_error("compressed frame announces %u bytes, more than %u", n, STREAM_MAX_DATA);
+		return -EPROTO;
+	}
+	int rc = check_range(rx, "compressed", h->offset, n);
+	if (rc < 0)
+		return rc;
+	const uint8_t *src = buf + 4;
+	size_t srclen = h->length - 4;
+	size_t flen = ZSTD_findFrameCompressedSize(src, srclen);
+	if (ZSTD_isError(flen) || flen != srclen) {
+		log_error("compressed frame at %llu is not one zstd frame", (unsigned long long)h->offset);
+		return -EPROTO;
+	}
+	size_t got = ZSTD_decompress(dbuf, n, src, srclen);
+	if (ZSTD_isError(got) || got != n) {
+		log_error("compressed frame at %llu does not decompress to its %u bytes (%s)",
+			  (unsigned long long)h->offset, n,
+			  ZSTD_isError(got) ? ZSTD_getErrorName(got) : "wrong length");
+		return -EPROTO;
+	}
+	return take_data(rx, h->offset, dbuf, n);
+}
+
+static int receive_frames(int fd, struct disk_rx *rx, uint8_t *buf, uint8_t *dbuf,
+			  uint8_t digest[SHA256_LEN])
+{
+	for (;;) {
+		struct frame_header h;
+		int rc = stream_read_frame(fd, &h, buf, STREAM_MAX_DATA);
+		if (rc == 0) {
+			log_error("the stream ended before its end frame (connection lost?)");
+			return -EPROTO;
+		}
+		if (rc < 0)
+			return rc;
+		switch (h.type) {
+		case FRAME_DATA:
+			if ((rc = check_range(rx, "data", h.offset, h.length)) < 0 ||
+			    (rc = take_data(rx, h.offset, buf, h.length)) < 0)
+				return rc;
+			break;
+		case FRAME_ZDATA:
+			if ((rc = take_zdata(rx, &h, buf, dbuf)) < 0)
+				return rc;
+			break;
+		case FRAME_ZERO: {
+			uint64_t count = get_be64(buf);
+			if ((rc = check_range(rx, "zero", h.offset, count)) < 0 ||
+			    (rc = zeros_until(rx, h.offset + count)) < 0)
+				return rc;
+			break;
+		}
+		case FRAME_END:
+			if (h.offset != rx->size) {
+				log_error("end frame says %llu bytes, the header announced %llu",
+					  (unsigned long long)h.offset, (unsigned long long)rx->size);
+				return -EPROTO;
+			}
+			/* Free blocks after the last frame are zeros too. */
+			if ((rc = zeros_until(rx, rx->size)) < 0)
+				return rc;
+			sha256_final(&rx->sha, digest);
+			if (memcmp(digest, buf, SHA256_LEN)) {
+				log_error("SHA-256 mismatch: the disk received is not what was sent");
+				return -EBADMSG;
+			}
+			return 0;
+		case FRAME_ABORT:
+			log_error("the sender aborted: %.*s", (int)h.length, (const char *)buf);
+			return -ECANCELED;
+		default:
+			log_error("unexpected frame type %u in a disk stream", h.type);
+			return -EPROTO;
+		}
+	}
+}
+
+int receive_disk(int fd, const uint8_t *hello, size_t hello_len, uint8_t *buf,
+		 const struct disk_receive_opts *opts, struct disk_receive_result *res)
+{
+	struct disk_hello h = { 0 };
+	int rc = parse_hello(hello, hello_len, opts, &h);
+	if (rc < 0)
+		return rc;
+	struct disk_rx rx = { .size = h.size };
+	_cleanup_free_ uint8_t *dbuf = malloc(STREAM_MAX_DATA);
+	char final[200];
+	char sz[32];
+	if (!dbuf) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (h.target) {
+		rc = disk_out_open_device(&rx.out, h.target, h.size);
+	} else {
+		snprintf(final, sizeof(final), "%s.%s", h.name, h.format == DISK_QCOW2 ? "qcow2" : "raw");
+		rc = disk_out_open_file(&rx.out, opts->import_dir, final, h.format, h.compression, h.size);
+	}
+	if (rc < 0)
+		goto out;
+	log_info("receiving disk %s (%s) into %s", h.name, format_bytes(h.size, sz, sizeof(sz)),
+		 disk_out_path(rx.out));
+	if ((rc = sha256_init(&rx.sha)) < 0)
+		goto out;
+	rc = receive_frames(fd, &rx, buf, dbuf, res->digest);
+	if (rc == 0)
+		rc = disk_out_commit(rx.out);
+	if (rc == 0) {
+		res->size = h.size;
+		res->path = strdup(disk_out_path(rx.out));
+		rc = res->path ? 0 : -ENOMEM;
+	} else if (h.target) {
+		log_warn("%s now holds an incomplete copy: do not boot from it", h.target);
+	}
+out:
+	sha256_abandon(&rx.sha);
+	disk_out_free(rx.out);
+	free(h.target);
+	return rc;
+}
