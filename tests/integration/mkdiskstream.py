@@ -25,6 +25,7 @@ p.add_argument("--zdata-lie", type=int, default=0, help="ZDATA announces n + thi
 p.add_argument("--end-size", type=int, help="END frame's offset")
 p.add_argument("--abort", action="store_true")
 p.add_argument("--no-end", action="store_true")
+p.add_argument("--hello-only", action="store_true", help="stop after the HELLO frame")
 p.add_argument("--truncate", type=int, help="cut the stream after N bytes")
 a = p.parse_args()
 
@@ -36,7 +37,10 @@ def emit(b):
     if budget is not None:
         b = b[:budget]
         budget -= len(b)
-    out.write(b)
+    try:
+        out.write(b)
+    except BrokenPipeError:  # the receiver refused and left: expected
+        os._exit(0)
 
 def frame(t, payload, off):
     emit(struct.pack(">IIQ", t, len(payload), off) + payload)
@@ -64,6 +68,8 @@ if a.target:
     hello["target"] = a.target
 emit(b"P2VSTRM\n" + struct.pack(">II", 1, 0))
 frame(1, json.dumps(hello).encode(), 0)
+if a.hello_only:
+    sys.exit(0)
 
 # Data regions of the source (holes are zeros and never read).
 regions, pos = [], 0
@@ -88,7 +94,7 @@ def hash_zeros_to(end):
 
 first = None
 for (start, end) in regions:
-    off = start - start % a.frame
+    off = max(start - start % a.frame, hashed)
     while off < end:
         n = min(a.frame - off % a.frame, end - off)
         chunk = bytearray(os.pread(fd, n, off))
@@ -112,7 +118,7 @@ hash_zeros_to(size)
 if a.backwards and first:
     send_data(*first)
 if a.beyond:
-    send_data(size - 512, b"\1" * 4096)
+    send_data(hashed, b"\1" * 4096)
 digest = sha.digest()
 if a.corrupt_sha:
     digest = bytes([digest[0] ^ 1]) + digest[1:]
