@@ -347,6 +347,7 @@ int qcow2_writer_write(struct qcow2_writer *w, uint64_t offset, const void *buf,
 			  "(previous write ended at %llu, size %llu)", len,
 			  (unsigned long long)offset, (unsigned long long)w->pos,
 			  (unsigned long long)w->size);
+		w->failed = true;
 		return -EINVAL;
 	}
 	const uint8_t *p = buf;
