@@ -14,5 +14,6 @@ enum {
 };
 
 int cmd_ct(int argc, char **argv);
+int cmd_inventory(int argc, char **argv);
 
 #endif

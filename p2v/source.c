@@ -541,6 +541,11 @@ static int openat2_in_root(int dirfd, const char *path, int flags)
 	return fd < 0 ? -errno : (int)fd;
 }
 
+int source_open_in_root(int rootfd, const char *path, int flags)
+{
+	return openat2_in_root(rootfd, path, flags);
+}
+
 /* Read <root>/etc/fstab without following its symlinks out of the root.
  * 0 and *text, -ENOENT if there is none, or -errno after logging. */
 static int read_source_fstab(int rootfd, char **text)

@@ -26,6 +26,11 @@ int fstab_entry_is_local_fs(const struct fstab_entry *e);
  * ("ro,noload" for ext3/4, "ro,norecovery" for xfs, "ro" otherwise). */
 const char *source_ro_options(const char *fstype);
 
+/* Open path below the directory rootfd as if rootfd were "/": no symlink or
+ * ".." leads out of it (openat2 RESOLVE_IN_ROOT, or a walk doing the same).
+ * The descriptor, or -errno. */
+int source_open_in_root(int rootfd, const char *path, int flags);
+
 struct source_mounts;
 
 /* Mount `device` read-only under a fresh directory and the fstab-listed
