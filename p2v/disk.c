@@ -1,0 +1,419 @@
+/* p2v disk: image whole disks, sending only what matters (used blocks of
+ * ext2/3/4, swap headers, everything else that is not zeros), each as its
+ * own stream to `ct-import receive` (or into a local raw image). */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <linux/fs.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "async_sink.h"
+#include "atomic_file.h"
+#include "commands.h"
+#include "disk_layout.h"
+#include "disk_list.h"
+#include "disk_output.h"
+#include "disk_send.h"
+#include "log.h"
+#include "options.h"
+#include "progress.h"
+#include "remote.h"
+#include "ssh.h"
+#include "ssh_opts.h"
+#include "stream.h"
+#include "util.h"
+#include "version.h"
+
+#define MAX_DISKS 32
+
+enum {
+	OPT_TO = 256, OPT_NAME, OPT_DISK, OPT_FORMAT, OPT_TARGET_DEV, OPT_NO_SKIP_FREE,
+	OPT_LEVEL, OPT_OUTPUT, OPT_FORCE, OPT_PROGRESS, OPT_REMOTE_IMPORT, OPT_CREATE,
+	OPT_REMOTE_CREATE,
+	/* Passed through to create-vm with --create. */
+	OPT_C_VMID = 512, OPT_C_MEMORY, OPT_C_CORES, OPT_C_BRIDGE, OPT_C_STORAGE,
+	OPT_C_BACKEND,
+};
+
+static const struct opt_def disk_opts[] = {
+	{ "to", OPT_TO, "[USER@]HOST[:PORT]", "hypervisor to send to over SSH" },
+	{ "name", OPT_NAME, "NAME", "VM name; disks become NAME (one disk) or NAME-disk0, NAME-disk1 …" },
+	{ "disk", OPT_DISK, "DEV", "image this disk (repeatable; default: every fixed disk except the boot medium; an image file is accepted)" },
+	{ "format", OPT_FORMAT, "qcow2|raw", "what the hypervisor writes (default qcow2)" },
+	{ "target-dev", OPT_TARGET_DEV, "PATH", "write the (single) disk onto this block device or LV on the hypervisor" },
+	{ "no-skip-free", OPT_NO_SKIP_FREE, NULL, "send free blocks too (everything but zeros): a byte-exact copy" },
+	{ "level", OPT_LEVEL, "N", "zstd level per 1 MiB chunk (0 none, 1-19; default 1)" },
+	{ "output", OPT_OUTPUT, "FILE", "write the (single) disk as a sparse raw image or onto a block device instead of sending it" },
+	{ "force", OPT_FORCE, NULL, "with --output: replace an existing file" },
+	SSH_OPT_DEFS,
+	{ "remote-import", OPT_REMOTE_IMPORT, "CMD", "remote command that receives each disk (default 'ct-import receive')" },
+	{ "progress", OPT_PROGRESS, "auto|json|none", "progress display (default auto: a line on a terminal)" },
+	{ "create", OPT_CREATE, NULL, "after every disk is verified, create the VM with 'ct-import create-vm'" },
+	{ "remote-create", OPT_REMOTE_CREATE, "CMD", "remote command for --create (default 'ct-import create-vm')" },
+	{ "vmid", OPT_C_VMID, "N", "with --create: VM ID" },
+	{ "memory", OPT_C_MEMORY, "MB", "with --create: memory in MiB" },
+	{ "cores", OPT_C_CORES, "N", "with --create: CPU cores" },
+	{ "bridge", OPT_C_BRIDGE, "BR", "with --create: bridge for the network card" },
+	{ "storage", OPT_C_STORAGE, "STORAGE", "with --create: Proxmox storage for the disks" },
+	{ "backend", OPT_C_BACKEND, "pve|libvirt", "with --create: Proxmox or libvirt/QEMU" },
+	{ "verbose", 'v', NULL, "log more" },
+	{ "help", 'h', NULL, "show this help" },
+	{ 0 },
+};
+
+struct disk_args {
+	struct ssh_auth_opts auth;
+	const char *to, *name, *format, *target_dev, *output, *remote_import, *remote_create;
+	const char *disks[MAX_DISKS];
+	size_t n_disks;
+	char **create_args;
+	size_t n_create_args;
+	int level;
+	enum progress_mode progress;
+	bool skip_free, force, create, help;
+};
+
+static const char *option_name(int key)
+{
+	for (const struct opt_def *d = disk_opts; d->name; d++)
+		if (d->key == key)
+			return d->name;
+	return NULL;
+}
+
+static int disk_opt(void *ctx, int key, const char *arg)
+{
+	struct disk_args *a = ctx;
+	uint64_t n;
+	if (ssh_opt_handle(&a->auth, key, arg))
+		return 0;
+	switch (key) {
+	case OPT_TO: a->to = arg; break;
+	case OPT_NAME: a->name = arg; break;
+	case OPT_TARGET_DEV: a->target_dev = arg; break;
+	case OPT_NO_SKIP_FREE: a->skip_free = false; break;
+	case OPT_OUTPUT: a->output = arg; break;
+	case OPT_FORCE: a->force = true; break;
+	case OPT_REMOTE_IMPORT: a->remote_import = arg; break;
+	case OPT_REMOTE_CREATE: a->remote_create = arg; break;
+	case OPT_CREATE: a->create = true; break;
+	case 'v': log_set_level(LOG_DEBUG); break;
+	case 'h': a->help = true; break;
+	case OPT_DISK:
+		if (a->n_disks == MAX_DISKS) {
+			log_error("too many --disk options (at most %d)", MAX_DISKS);
+			return -EINVAL;
+		}
+		a->disks[a->n_disks++] = arg;
+		break;
+	case OPT_FORMAT:
+		if (strcmp(arg, "qcow2") && strcmp(arg, "raw")) {
+			log_error("--format takes qcow2 or raw, not '%s'", arg);
+			return -EINVAL;
+		}
+		a->format = arg;
+		break;
+	case OPT_LEVEL:
+		if (parse_u64(arg, 0, 19, &n) < 0) {
+			log_error("--level takes a number from 0 to 19, not '%s'", arg);
+			return -EINVAL;
+		}
+		a->level = (int)n;
+		break;
+	case OPT_PROGRESS:
+		if (progress_mode_parse(arg, &a->progress) < 0) {
+			log_error("--progress takes auto, json or none, not '%s'", arg);
+			return -EINVAL;
+		}
+		break;
+	default:
+		if (key >= OPT_C_VMID)
+			return remote_args_add(&a->create_args, &a->n_create_args,
+					       option_name(key), arg);
+	}
+	return 0;
+}
+
+static volatile sig_atomic_t interrupted;
+static void on_signal(int sig) { interrupted = sig; }
+
+static void install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int check_args(const struct disk_args *a)
+{
+	if (!a->name || !name_is_safe(a->name) || strlen(a->name) > 100) {
+		log_error("--name is required: up to 100 letters, digits, '.', '_', '-', '+' (not starting with '.' or '-')");
+		return -EINVAL;
+	}
+	if (!a->to == !a->output) {
+		log_error("give exactly one of --to HOST or --output FILE");
+		return -EINVAL;
+	}
+	if (a->create && !a->to) {
+		log_error("--create needs --to");
+		return -EINVAL;
+	}
+	if (a->n_create_args && !a->create) {
+		log_error("VM options (--vmid, --memory …) need --create");
+		return -EINVAL;
+	}
+	if (a->target_dev && !a->to) {
+		log_error("--target-dev names a device on the hypervisor: it needs --to");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The stream's name for disk i of n. */
+static void disk_stream_name(const struct disk_args *a, size_t i, size_t n, char *buf, size_t cap)
+{
+	if (n == 1)
+		snprintf(buf, cap, "%s", a->name);
+	else
+		snprintf(buf, cap, "%s-disk%zu", a->name, i);
+}
+
+static char *hello_json(const struct disk_args *a, const char *name, const struct disk_source *s)
+{
+	char model[256] = "";
+	_cleanup_free_ char *m = NULL;
+	const char *base = strrchr(s->path, '/') ? strrchr(s->path, '/') + 1 : s->path;
+	char path[512];
+	snprintf(path, sizeof(path), "/sys/block/%s/device/model", base);
+	if (read_file(path, 255, &m, NULL) == 0) {
+		size_t len = strcspn(m, "\n");
+		while (len && m[len - 1] == ' ')
+			len--;
+		snprintf(model, sizeof(model), "%.*s", (int)len, m);
+	}
+	json_t *o = json_pack("{s:i, s:s, s:s, s:I, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:b}}",
+			      "version", STREAM_VERSION, "kind", "disk", "name", name,
+			      "size", (json_int_t)s->size, "format", a->format ? a->format : "qcow2",
+			      "compression", a->level ? "zstd" : "none", "p2v_version", P2V_VERSION,
+			      "source", "device", s->path, "model", model,
+			      "partition_table", s->pttype, "efi", s->efi);
+	char *str = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return str;
+}
+
+/* Send one disk over an exec channel of conn; *remote_path gets the path
+ * ct-import stored it under. Returns 0 or a negative error (logged). */
+static int send_disk(struct ssh_conn *conn, const struct disk_args *a, const char *name,
+		     struct disk_source *s, char **remote_path)
+{
+	struct async_sink *sender = NULL;
+	struct stream_writer w = { 0 };
+	struct disk_frames f = { 0 };
+	_cleanup_free_ char *hello = NULL, *cmd = NULL;
+	char **args = NULL;
+	size_t nargs = 0;
+	int rc = 0;
+	if (a->target_dev)
+		rc = remote_args_add(&args, &nargs, "target-dev", a->target_dev);
+	cmd = rc == 0 ? remote_command(a->remote_import ? a->remote_import : "ct-import receive",
+				       args, nargs) : NULL;
+	remote_args_free(args, nargs);
+	if (!cmd)
+		return -ENOMEM;
+	if ((rc = ssh_conn_exec(conn, cmd)) < 0)
+		return rc;
+	struct progress prog;
+	progress_init(&prog, a->progress, name, s->size);
+	struct disk_send_stats st;
+	if ((rc = async_sink_start(&sender, ssh_conn_write, conn)) < 0 ||
+	    (rc = stream_writer_init(&w, async_sink_write, sender)) < 0 ||
+	    (rc = disk_frames_init(&f, async_sink_write, sender, a->level)) < 0)
+		goto out;
+	if (!(hello = hello_json(a, name, s))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if ((rc = stream_write_hello(&w, hello)) < 0)
+		goto out;
+	rc = disk_send(s, disk_frames_emit, &f, &prog, &f.wire_bytes, &interrupted, &st);
+	if (rc == 0)
+		rc = disk_frames_end(&f, s->size, st.digest);
+	else
+		stream_write_abort(&w, "p2v failed while reading the disk");
+out:;
+	int sent = sender ? async_sink_finish(sender) : 0;
+	if (rc == 0)
+		rc = sent;
+	progress_finish(&prog);
+	char reply[4096] = "";
+	int status = ssh_conn_finish(conn, reply, sizeof(reply));
+	if (rc == 0 && status != 0) {
+		log_error("ct-import refused or failed for %s (exit status %d): %s", name, status,
+			  reply[0] ? reply : "no reply");
+		rc = -SSH_ERR_REMOTE;
+	}
+	if (rc == 0) {
+		char path[4096], hex[2 * SHA256_LEN + 1], mine[2 * SHA256_LEN + 1];
+		sha256_hex(st.digest, mine);
+		if (sscanf(reply, "OK %4095s %*u %64s", path, hex) != 2 || strcmp(hex, mine)) {
+			log_error("unexpected reply from ct-import for %s: %s", name, reply);
+			rc = -SSH_ERR_REMOTE;
+		} else if (!(*remote_path = strdup(path))) {
+			rc = -ENOMEM;
+		} else {
+			disk_send_report(name, s, &st, f.wire_bytes, progress_elapsed(&prog));
+			log_info("stored as %s (sha256 verified)", path);
+		}
+	}
+	disk_frames_free(&f);
+	stream_writer_free(&w);
+	return rc;
+}
+
+/* ct-import create-vm --name NAME --disk PATH… [user's options]. */
+static int remote_create_vm(struct ssh_conn *c, const struct disk_args *a, char **paths, size_t n)
+{
+	char **args = NULL;
+	size_t nargs = 0;
+	int rc = remote_args_add(&args, &nargs, "name", a->name);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = remote_args_add(&args, &nargs, "disk", paths[i]);
+	_cleanup_free_ char *cmd = NULL;
+	if (rc == 0) {
+		/* The user's options come last, as given. */
+		char **all = realloc(args, (nargs + a->n_create_args) * sizeof(*all));
+		if (all) {
+			args = all;
+			memcpy(all + nargs, a->create_args, a->n_create_args * sizeof(*all));
+			cmd = remote_command(a->remote_create ? a->remote_create : "ct-import create-vm",
+					     all, nargs + a->n_create_args);
+		}
+	}
+	remote_args_free(args, nargs);
+	if (!cmd)
+		return P2V_EXIT_FAILURE;
+	log_info("creating the VM: %s", cmd);
+	if ((rc = ssh_conn_exec(c, cmd)) < 0)
+		return ssh_exit_status(rc);
+	char reply[4096];
+	rc = ssh_conn_finish(c, reply, sizeof(reply));
+	fputs(reply, stdout);
+	if (rc != 0) {
+		log_error("creating the VM failed on the hypervisor (exit status %d)", rc);
+		return P2V_EXIT_REMOTE;
+	}
+	return P2V_EXIT_OK;
+}
+
+static int send_all(const struct disk_args *a, const char *const *disks, size_t n)
+{
+	struct ssh_target target = { 0 };
+	struct ssh_conn *conn = NULL;
+	char *paths[MAX_DISKS] = { 0 };
+	int rc = ssh_target_parse(a->to, &target);
+	if (rc < 0)
+		return P2V_EXIT_USAGE;
+	if ((rc = ssh_conn_open(&target, &a->auth, &conn)) < 0)
+		goto out;
+	/* One exec channel per disk, one after the other: each disk is
+	 * verified and published on its own. */
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char name[160];
+		struct disk_source s;
+		disk_stream_name(a, i, n, name, sizeof(name));
+		if ((rc = disk_source_open(disks[i], a->skip_free, &s)) < 0)
+			break;
+		rc = send_disk(conn, a, name, &s, &paths[i]);
+		disk_source_close(&s);
+	}
+	if (rc == 0 && a->create) {
+		rc = remote_create_vm(conn, a, paths, n);
+		goto done;
+	}
+out:
+	rc = rc < 0 ? ssh_exit_status(rc) : P2V_EXIT_OK;
+done:
+	for (size_t i = 0; i < n; i++)
+		free(paths[i]);
+	if (conn)
+		ssh_conn_close(conn);
+	ssh_target_free(&target);
+	return rc;
+}
+
+int cmd_disk(int argc, char **argv)
+{
+	struct disk_args a = { .progress = PROGRESS_AUTO, .skip_free = true, .level = 1 };
+	char **found = NULL;
+	int nfound = 0;
+	int idx = opt_parse(disk_opts, argc, argv, disk_opt, &a);
+	int rc = P2V_EXIT_USAGE;
+	if (idx < 0)
+		goto out;
+	if (a.help) {
+		opt_print_help(stdout,
+			       "p2v disk --name NAME (--to [USER@]HOST[:PORT] | --output FILE) [--disk DEV]... [OPTIONS]",
+			       "Image whole disks for a VM, sending only what matters: the used blocks of\n"
+			       "ext2/3/4 filesystems, swap headers, and every other non-zero byte. Each\n"
+			       "disk travels as its own stream to 'ct-import receive', which writes a qcow2\n"
+			       "or raw image and publishes it once its SHA-256 is verified. Sources are\n"
+			       "opened read-only and never written.",
+			       disk_opts);
+		rc = P2V_EXIT_OK;
+		goto out;
+	}
+	if (idx < argc) {
+		log_error("unexpected argument '%s' (see p2v disk --help)", argv[idx]);
+		goto out;
+	}
+	if (check_args(&a) < 0)
+		goto out;
+	const char *const *disks = a.disks;
+	size_t n = a.n_disks;
+	if (!n) {
+		if ((nfound = disk_list_default(&found)) < 0) {
+			rc = P2V_EXIT_FAILURE;
+			goto out;
+		}
+		if (!nfound) {
+			log_error("no fixed disk found; name one with --disk");
+			rc = P2V_EXIT_FAILURE;
+			goto out;
+		}
+		if (nfound > MAX_DISKS)
+			nfound = MAX_DISKS;
+		disks = (const char *const *)found;
+		n = (size_t)nfound;
+		for (size_t i = 0; i < n; i++)
+			log_info("disk %zu: %s", i, disks[i]);
+	}
+	if ((a.output || a.target_dev) && n != 1) {
+		log_error("--output and --target-dev take exactly one disk (%zu given or found)", n);
+		goto out;
+	}
+	install_signals();
+	if (a.output) {
+		struct disk_output_opts o = { .path = a.output, .force = a.force,
+					      .skip_free = a.skip_free, .progress = a.progress,
+					      .stop = &interrupted };
+		rc = disk_write_output(disks[0], &o) < 0 ? P2V_EXIT_FAILURE : P2V_EXIT_OK;
+	} else {
+		rc = send_all(&a, disks, n);
+	}
+	if (rc != P2V_EXIT_OK)
+		log_error("imaging %s failed; nothing was published", a.name);
+out:
+	for (int i = 0; i < nfound; i++)
+		free(found[i]);
+	free(found);
+	remote_args_free(a.create_args, a.n_create_args);
+	return rc;
+}
