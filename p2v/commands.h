@@ -14,6 +14,7 @@ enum {
 };
 
 int cmd_ct(int argc, char **argv);
+int cmd_disk(int argc, char **argv);
 int cmd_inventory(int argc, char **argv);
 
 #endif

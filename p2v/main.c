@@ -11,6 +11,7 @@ static void usage(FILE *f)
 	      "Move a physical Linux server into a container or a VM.\n\n"
 	      "Commands:\n"
 	      "  ct        archive a root filesystem losslessly and stream it to ct-import\n"
+	      "  disk      image whole disks for a VM, sending only used blocks\n"
 	      "  inventory list disks, partitions, RAID/LVM signatures, installed systems, CPUs, NICs\n"
 	      "  help      show this text\n\n"
 	      "Run 'p2v COMMAND --help' for a command's options; see p2v(1).\n", f);
@@ -26,6 +27,8 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "ct"))
 		return cmd_ct(argc - 1, argv + 1);
+	if (!strcmp(cmd, "disk"))
+		return cmd_disk(argc - 1, argv + 1);
 	if (!strcmp(cmd, "inventory"))
 		return cmd_inventory(argc - 1, argv + 1);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
