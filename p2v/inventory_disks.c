@@ -140,7 +140,7 @@ int inv_collect_disks(const struct inventory_opts *o, struct inventory *inv)
 			char sys[PATH_MAX];
 			if ((rc = disk_name(o->disks[i], name, sizeof(name))) < 0)
 				break;
-			snprintf(sys, sizeof(sys), "%s/block/%s/partition", o->sysfs, name);
+			snprintf(sys, sizeof(sys), "%s/class/block/%s/partition", o->sysfs, name);
 			if (access(sys, F_OK) == 0) {
 				log_error("--disk %s is a partition: name the whole disk", o->disks[i]);
 				return -EINVAL;
