@@ -13,5 +13,6 @@ enum {
 
 int cmd_receive(int argc, char **argv);
 int cmd_create_ct(int argc, char **argv);
+int cmd_create_vm(int argc, char **argv);
 
 #endif

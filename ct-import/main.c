@@ -12,6 +12,7 @@ static void usage(FILE *f)
 	      "Commands:\n"
 	      "  receive     read a p2v stream on stdin into the template cache\n"
 	      "  create-ct   create a privileged container from a template\n"
+	      "  create-vm   define a VM from received disk images\n"
 	      "  help        show this text\n\n"
 	      "Run 'ct-import COMMAND --help' for a command's options; see ct-import(1).\n", f);
 }
@@ -28,6 +29,8 @@ int main(int argc, char **argv)
 		return cmd_receive(argc - 1, argv + 1);
 	if (!strcmp(cmd, "create-ct"))
 		return cmd_create_ct(argc - 1, argv + 1);
+	if (!strcmp(cmd, "create-vm"))
+		return cmd_create_vm(argc - 1, argv + 1);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage(stdout);
 		return 0;
