@@ -1,6 +1,6 @@
 # p2v toolkit. `make` builds bin/p2v and bin/ct-import; `make check` runs every test.
 CC      ?= cc
-PKGS    := libarchive libssh blkid devmapper libparted libzstd libcrypto jansson ext2fs
+PKGS    := libarchive libssh blkid devmapper libparted libzstd libcrypto jansson ext2fs zlib
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lacl -lpthread

@@ -16,5 +16,6 @@ enum {
 int cmd_ct(int argc, char **argv);
 int cmd_disk(int argc, char **argv);
 int cmd_inventory(int argc, char **argv);
+int cmd_fakeraid(int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@
 #include "async_sink.h"
 #include "atomic_file.h"
 #include "commands.h"
+#include "inventory.h"
 #include "log.h"
 #include "options.h"
 #include "progress.h"
@@ -215,6 +216,10 @@ static char *hello_json(const struct ct_args *a, const char *root)
 			      "compression", a->tar.compression == TAR_ZSTD ? "zstd" : "gzip",
 			      "p2v_version", P2V_VERSION, "source", "hostname", host,
 			      "root", a->device ? a->device : root);
+	/* Machine facts for create-ct's defaults (doc/inventory.md); optional. */
+	json_t *inv = o ? inventory_hello_json(root) : NULL;
+	if (inv)
+		json_object_set_new(o, "inventory", inv);
 	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	return s;

@@ -12,6 +12,7 @@ static void usage(FILE *f)
 	      "Commands:\n"
 	      "  ct        archive a root filesystem losslessly and stream it to ct-import\n"
 	      "  disk      image whole disks for a VM, sending only used blocks\n"
+	      "  fakeraid  list BIOS RAID maps and md containers; --deactivate takes them apart\n"
 	      "  inventory list disks, partitions, RAID/LVM signatures, installed systems, CPUs, NICs\n"
 	      "  help      show this text\n\n"
 	      "Run 'p2v COMMAND --help' for a command's options; see p2v(1).\n", f);
@@ -29,6 +30,8 @@ int main(int argc, char **argv)
 		return cmd_ct(argc - 1, argv + 1);
 	if (!strcmp(cmd, "disk"))
 		return cmd_disk(argc - 1, argv + 1);
+	if (!strcmp(cmd, "fakeraid"))
+		return cmd_fakeraid(argc - 1, argv + 1);
 	if (!strcmp(cmd, "inventory"))
 		return cmd_inventory(argc - 1, argv + 1);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
