@@ -27,14 +27,16 @@ static uint64_t rnd(void)
 	return rng;
 }
 
-/* Mostly sizes around a frame, sometimes tiny or odd ones. */
+/* Mostly sizes up to max, sometimes tiny or a few clusters; never above max. */
 static size_t chunk_size(size_t max)
 {
+	size_t n;
 	switch (rnd() % 4) {
-	case 0: return 1 + rnd() % 4096;
-	case 1: return 1 + rnd() % (3 * QCOW2_CLUSTER_SIZE);
-	default: return 1 + rnd() % max;
+	case 0: n = 1 + rnd() % 4096; break;
+	case 1: n = 1 + rnd() % (3 * QCOW2_CLUSTER_SIZE); break;
+	default: n = 1 + rnd() % max; break;
 	}
+	return n < max ? n : max;
 }
 
 static bool zero(const uint8_t *p, size_t n)
