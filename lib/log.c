@@ -5,6 +5,9 @@
 
 static const char *log_program = "p2v";
 static enum log_level log_level = LOG_INFO;
+static void (*log_before)(void);
+
+void log_set_before_hook(void (*hook)(void)) { log_before = hook; }
 
 void log_init(const char *program) { log_program = program; }
 void log_set_level(enum log_level level) { log_level = level; }
@@ -20,6 +23,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	if (log_before)
+		log_before();
 	/* One fprintf call so lines from concurrent processes do not interleave. */
 	fprintf(stderr, "%s: %s%s\n", log_program, prefix[level], line);
 }

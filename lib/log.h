@@ -8,6 +8,8 @@ enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 void log_init(const char *program);
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
+/* Called before each line is printed (progress.c clears its line). */
+void log_set_before_hook(void (*hook)(void));
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

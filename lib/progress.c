@@ -6,7 +6,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "util.h"
+
+static int line_on_screen;
+
+/* A log line must not land in the middle of the progress line. */
+static void clear_line(void)
+{
+	if (line_on_screen) {
+		fputs("\r\033[K", stderr);
+		line_on_screen = 0;
+	}
+}
 
 static double now(void)
 {
@@ -33,6 +45,8 @@ void progress_init(struct progress *p, enum progress_mode mode, const char *labe
 	if (mode == PROGRESS_AUTO && !isatty(STDERR_FILENO))
 		mode = PROGRESS_NONE;
 	*p = (struct progress){ .mode = mode, .label = label, .total = total };
+	if (mode == PROGRESS_AUTO)
+		log_set_before_hook(clear_line);
 	p->start = p->last = now();
 }
 
@@ -63,7 +77,7 @@ static void print(struct progress *p, int final)
 			 (unsigned)(p->done >= p->total ? 100 : p->done * 100 / p->total));
 	fprintf(stderr, "\r\033[K%s: %s read%s, %s sent, %s/s%s%s", p->label, done, pct, sent, rt,
 		eta, final ? "\n" : "");
-	p->shown = !final;
+	line_on_screen = !final;
 }
 
 void progress_update(struct progress *p, uint64_t done, uint64_t sent)

@@ -14,7 +14,6 @@ struct progress {
 	uint64_t done;            /* source bytes processed */
 	uint64_t sent;            /* bytes sent on the wire */
 	double start, last;       /* monotonic seconds */
-	int shown;                /* a terminal line is on screen */
 };
 
 /* Parse "auto", "json" or "none"; 0 or -EINVAL. */

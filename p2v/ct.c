@@ -13,6 +13,7 @@
 #include "atomic_file.h"
 #include "commands.h"
 #include "inventory.h"
+#include "gate.h"
 #include "log.h"
 #include "options.h"
 #include "progress.h"
@@ -194,11 +195,19 @@ static void ct_progress(void *ctx, uint64_t source_bytes, uint64_t compressed_by
 	progress_update(ctx, source_bytes, compressed_bytes);
 }
 
-/* Bytes in use on the filesystem holding root: the ETA's yardstick. */
+/* Bytes in use on the filesystem holding root: the ETA's yardstick, when
+ * root is that filesystem's top (a mount point, as after --device); for a
+ * directory inside a bigger filesystem there is no cheap estimate: 0. */
 static uint64_t used_bytes_estimate(const char *root)
 {
+	struct stat here, parent;
+	char up[4096];
+	snprintf(up, sizeof(up), "%s/..", root);
+	if (stat(root, &here) < 0 || stat(up, &parent) < 0)
+		return 0;
+	bool top = here.st_dev != parent.st_dev || here.st_ino == parent.st_ino;
 	struct statvfs vfs;
-	if (statvfs(root, &vfs) < 0)
+	if (!top || statvfs(root, &vfs) < 0)
 		return 0;
 	return (uint64_t)(vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize;
 }
@@ -275,8 +284,6 @@ static int archive_to_file(struct ct_args *a, struct progress *prog,
 	if (rc == 0)
 		rc = atomic_file_commit(&f, a->force);
 	atomic_file_discard(&f);
-	if (rc == 0)
-		log_info("wrote %s", a->output);
 	return rc;
 }
 
@@ -436,6 +443,12 @@ int cmd_ct(int argc, char **argv)
 	struct source_mounts *mounts = NULL;
 	const char *root = a.root;
 	if (a.device) {
+		/* Not a block is read before the fake-RAID gate has passed. */
+		int gate = fakeraid_gate(&a.device, 1, NULL);
+		if (gate < 0) {
+			rc = gate == -EPERM ? P2V_EXIT_FAKERAID : P2V_EXIT_FAILURE;
+			goto out;
+		}
 		if (source_mount(a.device, &mounts, &root) < 0) {
 			rc = P2V_EXIT_FAILURE;
 			goto out;
@@ -462,6 +475,8 @@ int cmd_ct(int argc, char **argv)
 	else
 		rc = send_over_ssh(&a, root, &prog, &stats);
 	progress_finish(&prog);
+	if (rc == P2V_EXIT_OK && a.output)
+		log_info("wrote %s", a.output);
 	if (mounts)
 		source_unmount(mounts);
 	char src[32], out[32];
