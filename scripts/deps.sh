@@ -5,11 +5,12 @@ set -eu
 
 BUILD="build-essential pkg-config libarchive-dev libssh-dev libblkid-dev
   libdevmapper-dev libparted-dev libcmocka-dev libzstd-dev libssl-dev
-  libjansson-dev libacl1-dev libext2fs-dev"
+  libjansson-dev libacl1-dev libext2fs-dev zlib1g-dev"
 TEST="openssh-server openssh-client lxc mmdebstrap debian-archive-keyring
   libarchive-tools tar zstd pigz gzip attr acl libcap2-bin e2fsprogs
   qemu-utils util-linux time procps iproute2 file bc python3 xfsprogs
-  qemu-system-x86 busybox-static kmod cpio dmsetup"
+  qemu-system-x86 busybox-static kmod cpio dmsetup
+  libvirt-clients fdisk ntfs-3g"
 
 missing=""
 for p in $BUILD $TEST; do
