@@ -2,9 +2,11 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "util.h"
@@ -196,6 +198,64 @@ static void fill_network(struct ct_spec *spec, const struct create_args *a,
 		spec->gw = NULL;
 }
 
+int inventory_hw_defaults(const char *json, unsigned long long host_mem_bytes, unsigned host_cpus,
+			  unsigned *memory_mb, unsigned *cores)
+{
+	*memory_mb = *cores = 0;
+	json_t *inv = json_loads(json, 0, NULL);
+	if (!json_is_object(inv)) {
+		json_decref(inv);
+		return -EINVAL;
+	}
+	json_int_t mem = json_integer_value(json_object_get(json_object_get(inv, "memory"), "total_bytes"));
+	json_int_t cpus = json_integer_value(json_object_get(json_object_get(inv, "cpus"), "count"));
+	json_decref(inv);
+	if (mem > 0) {
+		unsigned long long mb = (unsigned long long)mem >> 20;
+		if (host_mem_bytes && mb > host_mem_bytes >> 20)
+			mb = host_mem_bytes >> 20;
+		if (mb > CTI_MAX_DEFAULT_MEMORY_MB)
+			mb = CTI_MAX_DEFAULT_MEMORY_MB;
+		*memory_mb = mb < 16 ? 16 : (unsigned)mb;  /* pct's minimum */
+	}
+	if (cpus > 0)
+		*cores = host_cpus && (unsigned long long)cpus > host_cpus ? host_cpus :
+			 cpus > 8192 ? 8192 : (unsigned)cpus;
+	return 0;
+}
+
+/* Defaults from <cache>/.p2v/NAME.json, which `ct-import receive` stores
+ * from p2v's stream header, for the memory and cores not given. */
+static void fill_from_inventory(struct ct_spec *spec, const struct create_args *a, const char *name)
+{
+	_cleanup_free_ char *dir = strdup(spec->template_path), *path = NULL, *json = NULL;
+	char *slash = dir ? strrchr(dir, '/') : NULL;
+	if ((a->memory && a->cores) || !slash)
+		return;
+	*slash = '\0';
+	if (asprintf(&path, "%s/.p2v/%s.json", dir, name) < 0 || read_file(path, 1 << 20, &json, NULL) < 0)
+		return;
+	unsigned long long host_mem = 0;
+	_cleanup_free_ char *meminfo = NULL;
+	if (read_file("/proc/meminfo", 1 << 16, &meminfo, NULL) == 0) {
+		const char *m = strstr(meminfo, "MemTotal:");
+		if (m && sscanf(m, "MemTotal: %llu kB", &host_mem) == 1)
+			host_mem *= 1024;
+	}
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned mem_mb, cores;
+	if (inventory_hw_defaults(json, host_mem, ncpu > 0 ? (unsigned)ncpu : 0, &mem_mb, &cores) < 0) {
+		log_warn("ignoring %s: not an inventory", path);
+		return;
+	}
+	if (!a->memory && mem_mb)
+		spec->memory_mb = mem_mb;
+	if (!a->cores && cores)
+		spec->cores = cores;
+	log_info("defaults from the source's inventory (%s): %u MiB, %u core(s)", path,
+		 spec->memory_mb, spec->cores);
+}
+
 int create_spec_fill(struct ct_spec *spec, struct spec_storage *store,
 		     const struct create_args *a, const struct template_info *info,
 		     enum ct_backend backend)
@@ -209,6 +269,9 @@ int create_spec_fill(struct ct_spec *spec, struct spec_storage *store,
 	spec->storage = a->storage ? a->storage : CTI_DEFAULT_STORAGE;
 	spec->memory_mb = num(a->memory, CTI_DEFAULT_MEMORY_MB);
 	spec->cores = num(a->cores, CTI_DEFAULT_CORES);
+	_cleanup_free_ char *base_name = strip_ext(store->template_name);
+	if (base_name)
+		fill_from_inventory(spec, a, base_name);
 	spec->disk_gb = a->disk_gb ? num(a->disk_gb, 0) : default_disk_gb(info->used_bytes);
 	spec->arch = info->arch;
 	spec->ostype = info->ostype ? info->ostype : "unmanaged";

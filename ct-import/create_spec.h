@@ -38,6 +38,14 @@ int create_spec_fill(struct ct_spec *spec, struct spec_storage *store,
 		     enum ct_backend backend);
 void spec_storage_free(struct spec_storage *store);
 
+/* Memory (MiB) and cores from p2v's inventory JSON (doc/inventory.md):
+ * the source's MemTotal rounded down to MiB, capped at the hypervisor's
+ * memory and CTI_MAX_DEFAULT_MEMORY_MB; its CPU count, capped at the
+ * hypervisor's. Each stays 0 when the inventory does not say. 0 or -EINVAL. */
+#define CTI_MAX_DEFAULT_MEMORY_MB 65536
+int inventory_hw_defaults(const char *json, unsigned long long host_mem_bytes, unsigned host_cpus,
+			  unsigned *memory_mb, unsigned *cores);
+
 /* Root disk size for used bytes: 1.5 x used, rounded up to whole GiB, at
  * least CTI_MIN_DISK_GB. */
 unsigned default_disk_gb(unsigned long long used_bytes);

@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "atomic_file.h"
@@ -63,6 +64,7 @@ static int receive_opt(void *ctx, int key, const char *arg)
 struct template_hello {
 	char name[160];
 	const char *extension;
+	char *inventory;  /* p2v's "inventory" object, re-serialised, or NULL */
 };
 
 static int parse_hello(const uint8_t *buf, size_t len, struct template_hello *h)
@@ -89,6 +91,8 @@ static int parse_hello(const uint8_t *buf, size_t len, struct template_hello *h)
 	} else {
 		snprintf(h->name, sizeof(h->name), "%s", name);
 		h->extension = !strcmp(comp, "zstd") ? ".tar.zst" : ".tar.gz";
+		json_t *inv = json_object_get(root, "inventory");
+		h->inventory = json_is_object(inv) ? json_dumps(inv, JSON_COMPACT) : NULL;
 		rc = 0;
 	}
 	json_decref(root);
@@ -173,6 +177,23 @@ static int receive_disk_reply(uint8_t *buf, size_t len, const struct receive_arg
 	return 0;
 }
 
+/* p2v's inventory (doc/inventory.md) as <cache>/.p2v/NAME.json, where
+ * create-ct finds its memory and core defaults. A hidden directory, so
+ * Proxmox does not list it as a template; a failure only costs defaults. */
+static void store_inventory(const char *cache_dir, const char *name, const char *json)
+{
+	_cleanup_free_ char *dir = NULL;
+	char file[200];
+	struct atomic_file f = { .fd = -1, .dirfd = -1 };
+	snprintf(file, sizeof(file), "%s.json", name);
+	if (asprintf(&dir, "%s/.p2v", cache_dir) < 0 || (mkdir(dir, 0700) < 0 && errno != EEXIST) ||
+	    atomic_file_open(&f, dir, file, true) < 0 || write_full(f.fd, json, strlen(json)) < 0 ||
+	    atomic_file_commit(&f, true) < 0)
+		log_warn("could not store the source's inventory in %s/.p2v: create-ct will use its own defaults",
+			 cache_dir);
+	atomic_file_discard(&f);
+}
+
 static int exit_code_for(int rc)
 {
 	if (rc == -EEXIST)
@@ -212,7 +233,7 @@ int cmd_receive(int argc, char **argv)
 	int rc;
 	_cleanup_free_ uint8_t *buf = malloc(STREAM_MAX_DATA);
 	struct atomic_file f = { .fd = -1, .dirfd = -1 };
-	struct template_hello hello;
+	struct template_hello hello = { 0 };
 	struct frame_header h;
 	uint64_t total = 0;
 	uint8_t digest[SHA256_LEN];
@@ -244,12 +265,15 @@ int cmd_receive(int argc, char **argv)
 		goto out;
 	if ((rc = atomic_file_commit(&f, a.force)) < 0)
 		goto out;
+	if (hello.inventory)
+		store_inventory(cfg.cache_dir, hello.name, hello.inventory);
 	char hex[2 * SHA256_LEN + 1], size[32];
 	sha256_hex(digest, hex);
 	log_info("stored %s/%s (%s, sha256 %s)", cfg.cache_dir, final,
 		 format_bytes(total, size, sizeof(size)), hex);
 	printf("OK %s/%s %llu %s\n", cfg.cache_dir, final, (unsigned long long)total, hex);
 out:
+	free(hello.inventory);
 	atomic_file_discard(&f);
 	cti_config_free(&cfg);
 	if (rc < 0) {

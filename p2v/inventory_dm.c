@@ -1,6 +1,8 @@
 /* Active device-mapper devices through libdevmapper: name, uuid, and each
  * table line's target type. Only reads (DM_DEVICE_LIST, DM_DEVICE_TABLE). */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <libdevmapper.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +43,23 @@ static int add_targets(struct inv_dm *dm)
 							      .length = length * 512 };
 	} while (next);
 	dm_task_destroy(t);
+	dm_log_with_errno_init(NULL);
 	return rc;
+}
+
+/* libdevmapper's messages go to our debug log: a missing driver is a
+ * normal state here, not an error to print. */
+static void dm_quiet(int level, const char *file, int line, int dm_errno, const char *f, ...)
+{
+	(void)level, (void)file, (void)line, (void)dm_errno;
+	if (log_get_level() < LOG_DEBUG)
+		return;
+	char buf[512];
+	va_list ap;
+	va_start(ap, f);
+	vsnprintf(buf, sizeof(buf), f, ap);
+	va_end(ap);
+	log_debug("libdevmapper: %s", buf);
 }
 
 int inv_collect_dm(struct inventory *inv)
@@ -51,13 +69,15 @@ int inv_collect_dm(struct inventory *inv)
 	 * only make libdevmapper complain on stderr. */
 	if (access("/dev/mapper/control", F_OK) < 0)
 		return 0;
+	dm_log_with_errno_init(dm_quiet);
 	struct dm_task *t = dm_task_create(DM_DEVICE_LIST);
-	if (!t)
-		return -ENOMEM;
 	int rc = 0;
-	if (!dm_task_run(t)) {
-		log_warn("device-mapper: listing devices failed");
-		dm_task_destroy(t);
+	if (!t || !dm_task_run(t)) {
+		/* A control node without a working driver (or no driver version). */
+		log_info("device-mapper is not available; no dm devices listed");
+		if (t)
+			dm_task_destroy(t);
+		dm_log_with_errno_init(NULL);
 		return 0;
 	}
 	inv->dm_available = true;
@@ -82,5 +102,6 @@ int inv_collect_dm(struct inventory *inv)
 		}
 	}
 	dm_task_destroy(t);
+	dm_log_with_errno_init(NULL);
 	return rc;
 }

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "create_spec.h"
 #include "inventory.h"
 #include "log.h"
 
@@ -332,6 +333,29 @@ static void os_from_tree(void **state)
 	memcpy(root, saved, strlen(saved) + 1);
 }
 
+/* create-ct's defaults from the inventory stored beside a template. */
+static void hw_defaults(void **state)
+{
+	(void)state;
+	unsigned mem, cores;
+	const char *inv = "{\"cpus\":{\"count\":8,\"model\":\"x\"},\"memory\":{\"total_bytes\":16777216000}}";
+	assert_int_equal(inventory_hw_defaults(inv, 64ull << 30, 32, &mem, &cores), 0);
+	assert_int_equal(mem, 16000);
+	assert_int_equal(cores, 8);
+	/* capped at the hypervisor's memory and CPUs */
+	assert_int_equal(inventory_hw_defaults(inv, 8ull << 30, 4, &mem, &cores), 0);
+	assert_int_equal(mem, 8192);
+	assert_int_equal(cores, 4);
+	/* and at CTI_MAX_DEFAULT_MEMORY_MB */
+	assert_int_equal(inventory_hw_defaults("{\"memory\":{\"total_bytes\":549755813888}}",
+					       1ull << 40, 0, &mem, &cores), 0);
+	assert_int_equal(mem, CTI_MAX_DEFAULT_MEMORY_MB);
+	assert_int_equal(cores, 0);
+	assert_int_equal(inventory_hw_defaults("[1]", 0, 0, &mem, &cores), -EINVAL);
+	assert_int_equal(inventory_hw_defaults("{}", 0, 0, &mem, &cores), 0);
+	assert_int_equal(mem, 0);
+}
+
 int main(void)
 {
 	log_init("test_inventory");
@@ -344,6 +368,7 @@ int main(void)
 		cmocka_unit_test(named_loop_disk),
 		cmocka_unit_test(dm_json),
 		cmocka_unit_test(os_from_tree),
+		cmocka_unit_test(hw_defaults),
 	};
 	return cmocka_run_group_tests(tests, make_tree, remove_tree);
 }
