@@ -27,6 +27,11 @@
 #       harness.net=static|dhcp. QEMU's user network: the guest is
 #       10.0.2.15/24, the host's 127.0.0.1 is reachable as 10.0.2.2.
 #
+#   qemu_deb PKG
+#       Download Debian package PKG (once, cached in ${BUILD}/cache/qemu/)
+#       and print the directory it is unpacked in, e.g. to put mdadm into a
+#       guest without installing it on the host.
+#
 #   qemu_run KERNEL INITRD [--disk IMG]… [--disk-ro IMG]… [--net]
 #            [--append ARGS] [--timeout S] [--log FILE] [--mem MB]
 #            [--extra QEMU-ARG]…
@@ -98,6 +103,22 @@ qemu_kernel() {
   [ -f "$QEMU_VMLINUZ" ] && [ -f "$QEMU_KROOT/lib/modules/$QEMU_KVER/modules.dep" ] ||
     { echo "qemu_kernel: cache $QEMU_KROOT is incomplete; remove $done_file" >&2; return 1; }
   export QEMU_KVER QEMU_KERNEL_DEB QEMU_KROOT QEMU_VMLINUZ
+}
+
+qemu_deb() {
+  local pkg=${1:?usage: qemu_deb PKG}
+  local cache="${BUILD:?BUILD must name the build directory}/cache/qemu"
+  mkdir -p "$cache"
+  (
+    flock 9
+    [ -f "$cache/deb-$pkg/.done" ] && exit 0
+    cd "$cache" || exit 1
+    ls "${pkg}"_*.deb >/dev/null 2>&1 || apt-get download -q "$pkg" >/dev/null 2>&1 ||
+      { echo "qemu_deb: apt-get download $pkg failed" >&2; exit 1; }
+    rm -rf "deb-$pkg" && mkdir "deb-$pkg" &&
+      dpkg-deb -x "$(ls "${pkg}"_*.deb | head -1)" "deb-$pkg" && touch "deb-$pkg/.done"
+  ) 9>"$cache/.deb-$pkg.lock" || return 1
+  echo "$cache/deb-$pkg"
 }
 
 # Print the module files (relative to the modules dir) for the names given,
