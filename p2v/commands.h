@@ -11,9 +11,11 @@ enum {
 	P2V_EXIT_HOSTKEY = 3,   /* host key unknown, changed or not matching the pin */
 	P2V_EXIT_AUTH = 4,      /* login refused */
 	P2V_EXIT_REMOTE = 5,    /* ct-import refused or failed */
+	P2V_EXIT_FAKERAID = 6,  /* BIOS RAID metadata not handled: see p2v check */
 };
 
 int cmd_ct(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 int cmd_disk(int argc, char **argv);
 int cmd_inventory(int argc, char **argv);
 int cmd_fakeraid(int argc, char **argv);

@@ -11,6 +11,7 @@ static void usage(FILE *f)
 	      "Move a physical Linux server into a container or a VM.\n\n"
 	      "Commands:\n"
 	      "  ct        archive a root filesystem losslessly and stream it to ct-import\n"
+	      "  check     look for BIOS RAID metadata; exit 6 if migration must not proceed\n"
 	      "  disk      image whole disks for a VM, sending only used blocks\n"
 	      "  fakeraid  list BIOS RAID maps and md containers; --deactivate takes them apart\n"
 	      "  inventory list disks, partitions, RAID/LVM signatures, installed systems, CPUs, NICs\n"
@@ -28,6 +29,8 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "ct"))
 		return cmd_ct(argc - 1, argv + 1);
+	if (!strcmp(cmd, "check"))
+		return cmd_check(argc - 1, argv + 1);
 	if (!strcmp(cmd, "disk"))
 		return cmd_disk(argc - 1, argv + 1);
 	if (!strcmp(cmd, "fakeraid"))
