@@ -179,7 +179,7 @@ static int scan_md(const char *sysfs, struct fr_active *out)
 		struct fr_md_array a = { 0 };
 		if (fr_md_parse_metadata_version(text, &a) < 0 || !fr_md_is_fakeraid(&a))
 			continue;
-		snprintf(a.name, sizeof(a.name), "%s", e->d_name);
+		memcpy(a.name, e->d_name, strlen(e->d_name) + 1);  /* length checked above */
 		struct fr_md_array *more = realloc(out->md, (out->n_md + 1) * sizeof(*more));
 		if (!more) {
 			rc = -ENOMEM;
