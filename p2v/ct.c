@@ -20,14 +20,14 @@
 #include "remote.h"
 #include "source.h"
 #include "ssh.h"
+#include "ssh_opts.h"
 #include "stream.h"
 #include "tarball.h"
 #include "util.h"
 #include "version.h"
 
 enum {
-	OPT_TO = 256, OPT_NAME, OPT_ROOT, OPT_DEVICE, OPT_IDENTITY, OPT_PASSWORD_FILE,
-	OPT_HOSTKEY, OPT_ACCEPT_NEW, OPT_KNOWN_HOSTS, OPT_REMOTE_IMPORT, OPT_COMPRESS,
+	OPT_TO = 256, OPT_NAME, OPT_ROOT, OPT_DEVICE, OPT_REMOTE_IMPORT, OPT_COMPRESS,
 	OPT_LEVEL, OPT_THREADS, OPT_EXCLUDE, OPT_OUTPUT, OPT_FORCE, OPT_PROGRESS,
 	OPT_CREATE, OPT_REMOTE_CREATE,
 	/* Options passed through to create-ct with --create. */
@@ -41,11 +41,7 @@ static const struct opt_def ct_opts[] = {
 	{ "root", OPT_ROOT, "DIR", "archive this already-mounted root directory" },
 	{ "device", OPT_DEVICE, "DEV", "mount DEV read-only (no journal replay) with the filesystems its fstab lists, and archive that" },
 	{ "output", OPT_OUTPUT, "FILE", "write the compressed tarball to FILE instead of sending it" },
-	{ "identity", 'i', "FILE", "SSH private key to log in with" },
-	{ "password-file", OPT_PASSWORD_FILE, "FILE", "log in with the password on FILE's first line" },
-	{ "hostkey", OPT_HOSTKEY, "SHA256:...", "accept only the host key with this fingerprint" },
-	{ "accept-new-hostkey", OPT_ACCEPT_NEW, NULL, "accept and record a host key not yet known (a changed key is always refused)" },
-	{ "known-hosts", OPT_KNOWN_HOSTS, "FILE", "known_hosts file (default ~/.ssh/known_hosts)" },
+	SSH_OPT_DEFS,
 	{ "remote-import", OPT_REMOTE_IMPORT, "CMD", "remote command that receives the stream (default 'ct-import receive')" },
 	{ "compress", OPT_COMPRESS, "zstd|gzip", "compression (default zstd, multi-threaded)" },
 	{ "level", OPT_LEVEL, "N", "compression level (zstd 1-19, default: adapts within 1-9 to the link, 3 with --output; gzip 1-9, default 6)" },
@@ -94,17 +90,14 @@ static int ct_opt(void *ctx, int key, const char *arg)
 {
 	struct ct_args *a = ctx;
 	uint64_t n;
+	if (ssh_opt_handle(&a->auth, key, arg))
+		return 0;
 	switch (key) {
 	case OPT_TO: a->to = arg; break;
 	case OPT_NAME: a->name = arg; break;
 	case OPT_ROOT: a->root = arg; break;
 	case OPT_DEVICE: a->device = arg; break;
 	case OPT_OUTPUT: a->output = arg; break;
-	case 'i': a->auth.identity = arg; break;
-	case OPT_PASSWORD_FILE: a->auth.password_file = arg; break;
-	case OPT_HOSTKEY: a->auth.hostkey_pin = arg; break;
-	case OPT_ACCEPT_NEW: a->auth.accept_new_hostkey = true; break;
-	case OPT_KNOWN_HOSTS: a->auth.known_hosts = arg; break;
 	case OPT_REMOTE_IMPORT: a->remote_import = arg; break;
 	case OPT_REMOTE_CREATE: a->remote_create = arg; break;
 	case OPT_FORCE: a->force = true; break;
@@ -287,16 +280,6 @@ static int archive_to_file(struct ct_args *a, struct progress *prog,
 	return rc;
 }
 
-static int exit_for_ssh_error(int rc)
-{
-	switch (-rc) {
-	case SSH_ERR_HOSTKEY: return P2V_EXIT_HOSTKEY;
-	case SSH_ERR_AUTH: return P2V_EXIT_AUTH;
-	case SSH_ERR_REMOTE: return P2V_EXIT_REMOTE;
-	default: return P2V_EXIT_FAILURE;
-	}
-}
-
 /* Run the remote command given, with the reply of its stdout; returns the
  * exit code p2v should end with. */
 static int remote_create(struct ssh_conn *c, const struct ct_args *a, const char *template_file)
@@ -323,7 +306,7 @@ static int remote_create(struct ssh_conn *c, const struct ct_args *a, const char
 	log_info("creating the container: %s", cmd);
 	int rc;
 	if ((rc = ssh_conn_exec(c, cmd)) < 0)
-		return exit_for_ssh_error(rc);
+		return ssh_exit_status(rc);
 	char reply[4096];
 	rc = ssh_conn_finish(c, reply, sizeof(reply));
 	fputs(reply, stdout);
@@ -402,7 +385,7 @@ static int send_over_ssh(struct ct_args *a, const char *root, struct progress *p
 		goto done;
 	}
 out:
-	rc = rc < 0 ? exit_for_ssh_error(rc) : P2V_EXIT_OK;
+	rc = rc < 0 ? ssh_exit_status(rc) : P2V_EXIT_OK;
 done:
 	if (sender)
 		async_sink_finish(sender);
