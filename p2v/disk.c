@@ -19,6 +19,7 @@
 #include "disk_list.h"
 #include "disk_output.h"
 #include "disk_send.h"
+#include "gate.h"
 #include "log.h"
 #include "options.h"
 #include "progress.h"
@@ -397,6 +398,12 @@ int cmd_disk(int argc, char **argv)
 	}
 	if ((a.output || a.target_dev) && n != 1) {
 		log_error("--output and --target-dev take exactly one disk (%zu given or found)", n);
+		goto out;
+	}
+	/* Not a block is read before the fake-RAID gate has passed. */
+	int gate = fakeraid_gate(disks, n, NULL);
+	if (gate < 0) {
+		rc = gate == -EPERM ? P2V_EXIT_FAKERAID : P2V_EXIT_FAILURE;
 		goto out;
 	}
 	install_signals();
