@@ -155,7 +155,9 @@ fi
 step "a partition held open: refused with exit 1, nothing below it removed"
 assert_grep '^RC-BUSY: 1' "$T/out"
 assert_grep "^GUEST-BUSY: .*cannot remove ${set_name}p1: Device or resource busy" "$T/out"
-for m in $set_name ${set_name}p1 ${set_name}p2; do
+# (Maps on other branches may or may not have gone first: any leaves-first
+# order is right. The busy map and the set under it must still be there.)
+for m in $set_name ${set_name}p1; do
   grep -q "^GUEST-AFTER-BUSY: .*\b$m\b" "$T/out" || fail "$m was removed although p1 was busy"
 done
 
