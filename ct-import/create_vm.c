@@ -14,6 +14,7 @@
 #include "atomic_file.h"
 #include "commands.h"
 #include "config.h"
+#include "create_spec.h"
 #include "disk_probe.h"
 #include "libvirt_xml.h"
 #include "log.h"
@@ -236,6 +237,38 @@ static int create_libvirt(const struct vm_spec *spec, bool dry_run)
 	return 0;
 }
 
+/* Memory and cores from the inventory receive kept beside the first disk
+ * (<dir>/.p2v/<disk name>.json), for whatever the options leave open. */
+static void inventory_defaults(const char *disk, const struct vm_args *a, struct vm_spec *s)
+{
+	const char *slash = strrchr(disk, '/');
+	_cleanup_free_ char *base = strdup(slash + 1), *path = NULL, *json = NULL;
+	if (!base)
+		return;
+	char *dot = strrchr(base, '.');
+	if (dot && dot != base)
+		*dot = '\0';
+	if (asprintf(&path, "%.*s/.p2v/%s.json", (int)(slash - disk), disk, base) < 0) {
+		path = NULL;
+		return;
+	}
+	if (read_file(path, 1 << 20, &json, NULL) < 0)
+		return;
+	unsigned mem = 0, cores = 0;
+	long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (inventory_hw_defaults(json, pages > 0 && psz > 0 ? (unsigned long long)pages * (unsigned long long)psz : 0,
+				  cpus > 0 ? (unsigned)cpus : 1, &mem, &cores) < 0)
+		return;
+	bool used = false;
+	if (!a->memory && mem)
+		s->memory_mb = mem, used = true;
+	if (!a->cores && cores)
+		s->cores = cores, used = true;
+	if (used)
+		log_info("from the source's inventory (%s): %u MiB, %u core(s)", path, s->memory_mb, s->cores);
+}
+
 static int exit_status(int rc)
 {
 	return rc == -EEXIST ? CTI_EXIT_EXISTS : rc == -EINVAL ? CTI_EXIT_USAGE : CTI_EXIT_FAILURE;
@@ -276,6 +309,7 @@ static int build_spec(const struct vm_args *a, const struct cti_config *cfg, str
 		disks[i] = (struct vm_disk){ .path = paths[i], .qcow2 = info.qcow2,
 					     .block_device = info.block_device };
 		if (i == 0) {
+			inventory_defaults(paths[i], a, s);
 			s->uefi = info.uefi;
 			s->windows = info.windows;
 			char sz[32];

@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zstd.h>
 
+#include "atomic_file.h"
 #include "disk_out.h"
 #include "log.h"
 #include "stream.h"
@@ -18,6 +20,7 @@ struct disk_hello {
 	enum disk_format format;
 	enum qcow2_compression compression;
 	char *target;  /* block device to write, or NULL */
+	char *inventory;  /* the source's inventory, re-serialised, or NULL */
 };
 
 bool hello_is_disk(const uint8_t *hello, size_t len)
@@ -79,10 +82,27 @@ static int parse_hello(const uint8_t *buf, size_t len, const struct disk_receive
 		h->compression = !o->compress || !strcmp(o->compress, "none") ? QCOW2_COMPRESS_NONE :
 				 !strcmp(o->compress, "zstd") ? QCOW2_COMPRESS_ZSTD : QCOW2_COMPRESS_DEFLATE;
 		h->target = target ? strdup(target) : NULL;
+		json_t *inv = json_object_get(root, "inventory");
+		h->inventory = json_is_object(inv) ? json_dumps(inv, JSON_COMPACT) : NULL;
 		rc = target && !h->target ? -ENOMEM : 0;
 	}
 	json_decref(root);
 	return rc;
+}
+
+/* The source's inventory as <import_dir>/.p2v/NAME.json, where create-vm
+ * finds its memory and core defaults; a failure only costs those. */
+static void store_inventory(const char *dir, const char *name, const char *json)
+{
+	_cleanup_free_ char *sub = NULL;
+	char file[200];
+	struct atomic_file f = { .fd = -1, .dirfd = -1 };
+	snprintf(file, sizeof(file), "%s.json", name);
+	if (asprintf(&sub, "%s/.p2v", dir) < 0 || (mkdir(sub, 0700) < 0 && errno != EEXIST) ||
+	    atomic_file_open(&f, sub, file, true) < 0 || write_full(f.fd, json, strlen(json)) < 0 ||
+	    atomic_file_commit(&f, true) < 0)
+		log_warn("could not keep the source's inventory in %s/.p2v", dir);
+	atomic_file_discard(&f);
 }
 
 /* The logical disk as it arrives: hash everything in order and tell the
@@ -262,6 +282,8 @@ int receive_disk(int fd, const uint8_t *hello, size_t hello_len, uint8_t *buf,
 	rc = receive_frames(fd, &rx, buf, dbuf, res->digest);
 	if (rc == 0)
 		rc = disk_out_commit(rx.out);
+	if (rc == 0 && !h.target && h.inventory)
+		store_inventory(opts->import_dir, h.name, h.inventory);
 	if (rc == 0) {
 		res->size = h.size;
 		res->path = strdup(disk_out_path(rx.out));
@@ -273,5 +295,6 @@ out:
 	sha256_abandon(&rx.sha);
 	disk_out_free(rx.out);
 	free(h.target);
+	free(h.inventory);
 	return rc;
 }

@@ -12,6 +12,8 @@ p.add_argument("--name", default="d1")
 p.add_argument("--size", type=int, help="announced size (default: the source's)")
 p.add_argument("--format", help="HELLO format (omitted by default)")
 p.add_argument("--target", help="HELLO target device")
+p.add_argument("--mem-bytes", type=int, help="inventory: the source's memory")
+p.add_argument("--cpus", type=int, help="inventory: the source's CPU count")
 p.add_argument("--frame", type=int, default=1 << 20, help="bytes per data frame")
 p.add_argument("--zeros", choices=["gap", "frame", "data"], default="gap",
                help="all-zero chunks: left out, ZERO frames, or sent as data")
@@ -62,6 +64,10 @@ real = os.fstat(fd).st_size
 size = a.size if a.size is not None else real
 hello = {"version": 1, "kind": "disk", "name": a.name, "size": size,
          "source": {"device": a.source}, "inventory": {"test": True}}
+if a.mem_bytes:
+    hello["inventory"]["memory"] = {"total_bytes": a.mem_bytes}
+if a.cpus:
+    hello["inventory"]["cpus"] = {"count": a.cpus}
 if a.format:
     hello["format"] = a.format
 if a.target:

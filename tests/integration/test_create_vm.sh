@@ -59,7 +59,8 @@ run_vm() {
 step "a BIOS Linux disk through ct-import receive, then create-vm --backend libvirt"
 mkdisk "$T/linux.raw" 64M 'label: dos\n,,83,*\n'
 [ "$(blkid -p -o value -s PTTYPE "$T/linux.raw")" = dos ] || fail "sfdisk wrote no MBR"
-$MK --source "$T/linux.raw" --name lin-disk0 --zdata | "$CTI" receive --import-dir "$D" >/dev/null
+$MK --source "$T/linux.raw" --name lin-disk0 --zdata --mem-bytes $((768 << 20)) --cpus 1 |
+  "$CTI" receive --import-dir "$D" >/dev/null
 "$CTI" create-vm --disk "$D/lin-disk0.qcow2" --backend libvirt --memory 128 --cores 1 > "$T/out" 2>"$T/err"
 cat "$T/err"
 assert_grep "wrote $D/lin-disk0.xml and $D/lin-disk0.run.sh" "$T/out"
@@ -120,8 +121,14 @@ printf '#!/bin/sh\necho "\\"131\\""\n' > "$T/bin/pvesh"
 chmod +x "$T/bin/qm" "$T/bin/pvesh"
 PATH="$T/bin:$PATH" "$CTI" create-vm --disk "$D/lin-disk0.qcow2" > "$T/out"
 assert_grep "created VM 131 (lin-disk0)" "$T/out"
-[ "$(tr '\n' ' ' < "$T/qm.argv")" = "create 131 --name lin-disk0 --memory 2048 --cores 2 --net0 virtio,bridge=vmbr0 --scsihw virtio-scsi-single --scsi0 local-lvm:0,import-from=$D/lin-disk0.qcow2 --boot order=scsi0 --ostype l26 " ] ||
+[ "$(tr '\n' ' ' < "$T/qm.argv")" = "create 131 --name lin-disk0 --memory 768 --cores 1 --net0 virtio,bridge=vmbr0 --scsihw virtio-scsi-single --scsi0 local-lvm:0,import-from=$D/lin-disk0.qcow2 --boot order=scsi0 --ostype l26 " ] ||
   fail "qm got: $(cat "$T/qm.argv")"
+
+step "memory and cores default to the source's inventory; options win"
+"$CTI" create-vm --disk "$D/lin-disk0.qcow2" --backend pve --vmid 160 --dry-run > "$T/argv" 2>/dev/null
+assert_grep "^qm create 160 --name lin-disk0 --memory 768 --cores 1 " "$T/argv"
+"$CTI" create-vm --disk "$D/lin-disk0.qcow2" --backend pve --vmid 160 --memory 300 --cores 2 --dry-run > "$T/argv" 2>/dev/null
+assert_grep "^qm create 160 --name lin-disk0 --memory 300 --cores 2 " "$T/argv"
 
 step "refusals"
 touch "$CTI_PVE_ETC/qemu-server/140.conf"

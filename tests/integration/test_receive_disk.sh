@@ -21,7 +21,8 @@ head -c 5000 /dev/urandom | dd of="$T/mixed" bs=1 seek=$((SIZE - 5000)) conv=not
 truncate -s $((8 * 1024 * 1024)) "$T/empty"
 sha() { sha256sum < "$1" | cut -c1-64; }
 
-only() { local got; got=$(ls -A "$D" 2>/dev/null | tr '\n' ' '); [ "$got" = "$*" ] || fail "import dir holds '$got', expected '$*'"; }
+# Only published images (and .p2v, the inventories kept for create-vm).
+only() { local got; got=$(ls -A "$D" 2>/dev/null | grep -vx .p2v | tr '\n' ' '); [ "$got" = "$*" ] || fail "import dir holds '$got', expected '$*'"; }
 same_qcow2() { # image source
   qemu-img check -q "$1" || fail "qemu-img check $1: exit $?"
   qemu-img compare -q -f raw -F qcow2 "$2" "$1" || fail "$1 differs from $2"
@@ -31,6 +32,8 @@ step "qcow2 (the default) from gaps, data and compressed frames"
 $MK --source "$T/mixed" --name m1 --zdata | "$CTI" receive --import-dir "$D" > "$T/reply"
 assert_grep "^OK $D/m1.qcow2 $SIZE $(sha "$T/mixed")\$" "$T/reply"
 same_qcow2 "$D/m1.qcow2" "$T/mixed"
+python3 -c 'import json,sys; assert json.load(open(sys.argv[1])) == {"test": True}' "$D/.p2v/m1.json" ||
+  fail "the inventory was not kept as .p2v/m1.json"
 [ "$(qemu-img info --output=json "$D/m1.qcow2" | python3 -c 'import json,sys; print(json.load(sys.stdin)["virtual-size"])')" = $SIZE ] ||
   fail "virtual size is not $SIZE"
 
