@@ -13,6 +13,7 @@ ifeq ($(SAN),1)
 BUILD   := build-asan
 CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
+SAN_OBJ := $(BUILD)/obj/lib/san/asan_options.o
 endif
 
 LIB_SRC := $(wildcard lib/*.c)
@@ -42,17 +43,17 @@ $(P2V_A): $(call obj,$(P2V_SRC))
 $(CTI_A): $(call obj,$(CTI_SRC))
 	@rm -f $@; ar rcs $@ $^
 
-$(BUILD)/bin/p2v: $(call obj,p2v/main.c) $(P2V_A) $(LIB_A)
+$(BUILD)/bin/p2v: $(call obj,p2v/main.c) $(P2V_A) $(LIB_A) $(SAN_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BUILD)/bin/ct-import: $(call obj,ct-import/main.c) $(CTI_A) $(LIB_A)
+$(BUILD)/bin/ct-import: $(call obj,ct-import/main.c) $(CTI_A) $(LIB_A) $(SAN_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Unit tests see every module's header.
 $(BUILD)/obj/tests/%.o: CFLAGS += -Ip2v -Ict-import
 
-$(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(P2V_A) $(CTI_A) $(LIB_A)
+$(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(P2V_A) $(CTI_A) $(LIB_A) $(SAN_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
