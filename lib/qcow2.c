@@ -35,7 +35,7 @@ struct qcow2_writer {
 	int level;
 	z_stream zs;
 	bool zs_ready;
-	ZSTD_CCtx *zctx;
+	ZSTD_CCtx *zctx;            /* zstd clusters, or the probe before deflate */
 	uint8_t *zbuf;              /* compressed output of one cluster */
 
 	uint64_t pos;               /* end of the previous write */
@@ -203,6 +203,11 @@ static size_t compress_cluster(struct qcow2_writer *w, const uint8_t *data)
 		size_t n = ZSTD_compressCCtx(w->zctx, w->zbuf, COMPRESS_BOUND, data, CS, w->level);
 		return ZSTD_isError(n) ? 0 : n;
 	}
+	/* zstd's fast level gives up on noise (encrypted or already compressed
+	 * data) an order of magnitude sooner than deflate, which would fail on
+	 * it anyway: a cheap probe before the slow attempt. */
+	if (ZSTD_isError(ZSTD_compressCCtx(w->zctx, w->zbuf, COMPRESS_BOUND, data, CS, 1)))
+		return 0;
 	if (deflateReset(&w->zs) != Z_OK)
 		return 0;
 	w->zs.next_in = (Bytef *)data;
@@ -315,9 +320,10 @@ int qcow2_writer_open(int fd, uint64_t virtual_size, const struct qcow2_opts *o,
 	bool ok = w->l1 && w->l2 && w->cur && w->obuf && w->rblock;
 	if (ok && w->comp != QCOW2_COMPRESS_NONE)
 		ok = (w->zbuf = malloc(CS)) != NULL;
+	if (ok && w->comp != QCOW2_COMPRESS_NONE)
+		ok = (w->zctx = ZSTD_createCCtx()) != NULL;
 	if (ok && w->comp == QCOW2_COMPRESS_ZSTD) {
 		w->level = o->level ? o->level : ZSTD_CLEVEL_DEFAULT;
-		ok = (w->zctx = ZSTD_createCCtx()) != NULL;
 	} else if (ok && w->comp == QCOW2_COMPRESS_DEFLATE) {
 		w->level = o->level ? o->level : Z_DEFAULT_COMPRESSION;
 		/* qemu inflates with a 4 KiB window (-12: raw deflate). */
