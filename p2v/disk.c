@@ -38,7 +38,7 @@ enum {
 	OPT_REMOTE_CREATE,
 	/* Passed through to create-vm with --create. */
 	OPT_C_VMID = 512, OPT_C_MEMORY, OPT_C_CORES, OPT_C_BRIDGE, OPT_C_STORAGE,
-	OPT_C_BACKEND,
+	OPT_C_BACKEND, OPT_C_DRY_RUN,
 };
 
 static const struct opt_def disk_opts[] = {
@@ -62,6 +62,7 @@ static const struct opt_def disk_opts[] = {
 	{ "bridge", OPT_C_BRIDGE, "BR", "with --create: bridge for the network card" },
 	{ "storage", OPT_C_STORAGE, "STORAGE", "with --create: Proxmox storage for the disks" },
 	{ "backend", OPT_C_BACKEND, "pve|libvirt", "with --create: Proxmox or libvirt/QEMU" },
+	{ "dry-run", OPT_C_DRY_RUN, NULL, "with --create: show what create-vm would do, change nothing" },
 	{ "verbose", 'v', NULL, "log more" },
 	{ "help", 'h', NULL, "show this help" },
 	{ 0 },

@@ -98,7 +98,8 @@ for label in dos gpt; do
   cmp "$IMG" "$T/$label.full" || fail "$label: --no-skip-free copy differs"
   [ "$(stat_of "$T/log" data_bytes)" -gt $((120 * MiB)) ] || fail "free blocks not sent"
   [ "$(sha256sum <"$IMG")" = "$before" ] || fail "$label source changed"
-  rm -f "$T/$label.raw" "$T/$label.full"
+  [ $label = gpt ] || rm -f "$T/$label.raw"
+  rm -f "$T/$label.full"
 done
 
 step "bare ext4 on a whole disk"
@@ -127,5 +128,41 @@ expect_fail "$P2V" disk --name bare --disk "$IMG" --output "$T/exists"
 expect_fail "$P2V" disk --name bare --disk "$IMG" --disk "$IMG" --output "$T/two"
 expect_fail "$P2V" disk --name bare --disk "$T/missing" --output "$T/x"
 expect_fail "$P2V" disk --disk "$IMG" --output "$T/x"
+[ "$(sha256sum <"$IMG")" = "$before" ] || fail "bare source changed"
+
+step "over SSH into ct-import receive: qcow2, checked and compared"
+. "$TOP/tests/integration/sshd.sh"
+start_sshd
+SSHOPT=(--to "root@127.0.0.1:$SSHD_PORT" -i "$SSH_ID" --known-hosts "$SSH_KNOWN_HOSTS" --progress none)
+IMP=$T/import; mkdir -p "$IMP"
+"$P2V" disk --name vm1 --disk "$T/gpt.img" "${SSHOPT[@]}" \
+  --remote-import "$CTI receive --import-dir $IMP" 2>"$T/log" || { cat "$T/log" >&2; fail "p2v disk over ssh"; }
+cat "$T/log"
+assert_grep "sha256 verified" "$T/log"
+[ "$(ls "$IMP")" = vm1.qcow2 ] || fail "import dir holds: $(ls -A "$IMP")"
+qemu-img check -q "$IMP/vm1.qcow2" || fail "qemu-img check"
+# The same logical disk as the local copy with free blocks skipped.
+qemu-img compare -q -f raw -F qcow2 "$T/gpt.raw" "$IMP/vm1.qcow2" || fail "qcow2 differs from the local copy"
+[ "$(stat_of "$T/log" sent_bytes)" -lt $((50 * MiB)) ] || fail "too many bytes sent"
+
+step "two disks, raw, --no-skip-free, then create-vm"
+"$P2V" disk --name vm2 --disk "$T/gpt.img" --disk "$IMG" --format raw --no-skip-free "${SSHOPT[@]}" \
+  --remote-import "$CTI receive --import-dir $IMP" --create --dry-run \
+  --remote-create "$CTI create-vm --import-dir $IMP --backend libvirt" >"$T/out" 2>"$T/log" ||
+  { cat "$T/log" "$T/out" >&2; fail "p2v disk, two disks"; }
+cmp "$T/gpt.img" "$IMP/vm2-disk0.raw" || fail "disk0 differs"
+cmp "$IMG" "$IMP/vm2-disk1.raw" || fail "disk1 differs"
+assert_grep "$IMP/vm2-disk0.raw" "$T/out"
+assert_grep "$IMP/vm2-disk1.raw" "$T/out"
+
+step "an existing image is refused and kept"
+sum=$(sha256sum <"$IMP/vm1.qcow2")
+set +e
+"$P2V" disk --name vm1 --disk "$T/gpt.img" "${SSHOPT[@]}" \
+  --remote-import "$CTI receive --import-dir $IMP" 2>"$T/err"; rc=$?
+set -e
+cat "$T/err"
+[ $rc = 5 ] || fail "exit status $rc, expected 5 (remote refused)"
+[ "$(sha256sum <"$IMP/vm1.qcow2")" = "$sum" ] || fail "existing image changed"
 [ "$(sha256sum <"$IMG")" = "$before" ] || fail "bare source changed"
 echo "ok"
