@@ -8,7 +8,7 @@ BUILD="build-essential pkg-config libarchive-dev libssh-dev libblkid-dev
   libjansson-dev libacl1-dev libext2fs-dev zlib1g-dev"
 TEST="openssh-server openssh-client lxc mmdebstrap debian-archive-keyring
   libarchive-tools tar zstd pigz gzip attr acl libcap2-bin e2fsprogs
-  qemu-utils util-linux time procps iproute2 file bc python3 xfsprogs
+  qemu-utils partclone util-linux time procps iproute2 file bc python3 xfsprogs
   btrfs-progs dosfstools xorriso squashfs-tools cryptsetup-bin lvm2
   qemu-system-x86 busybox-static kmod cpio dmsetup
   libvirt-clients fdisk ntfs-3g"
