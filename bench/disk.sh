@@ -27,7 +27,7 @@ mkdir "$T/m"; mount "$PART" "$T/m"; cp -a "$T/root/." "$T/m/"; umount "$T/m"
 start_sshd
 C=$T/dst; mkdir -p "$C"
 SSH="ssh -i $SSH_ID -p $SSHD_PORT -o UserKnownHostsFile=$SSH_KNOWN_HOSTS -o BatchMode=yes root@127.0.0.1"
-SCP="scp -q -i $SSH_ID -P $SSHD_PORT -o UserKnownHostsFile=$SSH_KNOWN_HOSTS -o BatchMode=yes"
+SCP="scp -O -q -i $SSH_ID -P $SSHD_PORT -o UserKnownHostsFile=$SSH_KNOWN_HOSTS -o BatchMode=yes"
 
 # run NAME SHELL-COMMAND: wall seconds and peak RSS (KiB) of the biggest process.
 run() {
