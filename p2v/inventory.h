@@ -22,6 +22,9 @@ struct inv_blkid {
 	bool probed;       /* false when the device could not be read */
 };
 
+/* Whether libblkid saw RAID member metadata (BIOS RAID or md). */
+bool inv_blkid_is_raid_member(const struct inv_blkid *b);
+
 /* A Linux root (or other filesystem) found on a device, mounted read-only. */
 struct inv_os {
 	char *disk;          /* the whole disk it is on */

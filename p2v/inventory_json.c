@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "inventory.h"
+#include "inventory_util.h"
 
 /* A JSON string, or null; bytes that are not UTF-8 become '?'. */
 static json_t *jstr(const char *s)
@@ -33,12 +34,6 @@ static json_t *jstrv(char **v)
 	return a;
 }
 
-static bool is_raid_member(const struct inv_blkid *b)
-{
-	size_t l = b->type ? strlen(b->type) : 0;
-	return l > 12 && !strcmp(b->type + l - 12, "_raid_member");
-}
-
 static json_t *blkid_json(const struct inv_blkid *b)
 {
 	if (!b->probed)
@@ -46,7 +41,7 @@ static json_t *blkid_json(const struct inv_blkid *b)
 	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:b}",
 			 "type", jstr(b->type), "uuid", jstr(b->uuid), "label", jstr(b->label),
 			 "usage", jstr(b->usage), "version", jstr(b->version), "pttype", jstr(b->pttype),
-			 "raid_member", is_raid_member(b), "ambivalent", b->ambivalent);
+			 "raid_member", inv_blkid_is_raid_member(b), "ambivalent", b->ambivalent);
 }
 
 static json_t *part_json(const struct inv_partition *p)
@@ -125,7 +120,7 @@ static json_t *members(const struct inventory *inv, bool lvm)
 		const struct inv_disk *d = &inv->disks[i];
 		for (size_t k = 0; k <= d->n_parts; k++) {
 			const struct inv_blkid *b = k ? &d->parts[k - 1].blkid : &d->blkid;
-			bool match = lvm ? b->type && !strcmp(b->type, "LVM2_member") : is_raid_member(b);
+			bool match = lvm ? b->type && !strcmp(b->type, "LVM2_member") : inv_blkid_is_raid_member(b);
 			if (!match)
 				continue;
 			json_array_append_new(a, json_pack("{s:o, s:o, s:o, s:o, s:o}",

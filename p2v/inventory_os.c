@@ -411,6 +411,13 @@ int inv_probe_oses(struct inventory *inv)
 		const struct inv_disk *d = &inv->disks[i];
 		if (d->boot_medium)
 			continue;   /* the rescue system itself */
+		if (inv_blkid_is_raid_member(&d->blkid)) {
+			/* Mounting a member's filesystem is reading it behind the
+			 * RAID's back: that is p2v check's decision, not ours. */
+			log_info("%s carries %s metadata: not looking for installed systems on it "
+				 "(see 'p2v check')", d->path, d->blkid.type);
+			continue;
+		}
 		if (os_candidate(d->blkid.type) && !d->n_parts)
 			rc = add_if_root(inv, d, NULL, d->blkid.type);
 		for (size_t k = 0; k < d->n_parts && rc == 0; k++)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "inventory.h"
 #include "util.h"
 
 char *inv_read_attr(const char *dir, const char *name, size_t *len)
@@ -76,4 +77,10 @@ void inv_strv_free(char **v)
 	for (size_t i = 0; v && v[i]; i++)
 		free(v[i]);
 	free(v);
+}
+
+bool inv_blkid_is_raid_member(const struct inv_blkid *b)
+{
+	size_t l = b->type ? strlen(b->type) : 0;
+	return l > 12 && !strcmp(b->type + l - 12, "_raid_member");
 }

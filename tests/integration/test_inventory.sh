@@ -100,8 +100,18 @@ mkswap -q -U $SWAP2_UUID $DEV >/dev/null || fail "mkswap logical"
 detach $DEV
 
 step "8 MiB disk with Intel Matrix (isw) RAID metadata at end-2 sectors"
+# A RAID1 member looks like a plain disk: a partition holding a Linux root.
+# The inventory must not mount it (that is reading behind the RAID's back).
 I=$T/isw.img
 truncate -s 8M $I
+echo 'start=2048, size=8192, type=83' | sfdisk -q $I
+attach $I $((2048 * 512)) $((8192 * 512))
+mkfs.ext4 -q -F $DEV || fail "mkfs.ext4 on the isw disk"
+mkdir $T/iswroot; mount $DEV $T/iswroot
+mkdir -p $T/iswroot/etc $T/iswroot/bin
+printf 'ID=debian\nVERSION_ID=12\n' > $T/iswroot/etc/os-release
+cp /bin/dash $T/iswroot/bin/sh
+umount $T/iswroot; detach $DEV
 printf 'Intel Raid ISM Cfg Sig. 1.0.00' |
   dd of=$I bs=512 seek=$(( 8 * 1024 * 1024 / 512 - 2 )) conv=notrunc status=none
 [ "$(blkid -p -o value -s TYPE $I)" = isw_raid_member ] || fail "blkid -p does not see the isw signature"
@@ -197,7 +207,7 @@ i = disks[E["ID"]]
 check("isw disk blkid TYPE", i["blkid"]["type"], "isw_raid_member")
 check("isw disk blkid USAGE", i["blkid"]["usage"], "raid")
 check("isw disk flagged raid_member", i["blkid"]["raid_member"], True)
-check("isw disk has no partition table", i["partition_table"], None)
+check("isw disk's partition table is read", i["partition_table"], "msdos")
 check("raid_members list", [(r["disk"], r["partition"], r["type"]) for r in inv["raid_members"]],
       [(E["ID"], None, "isw_raid_member")])
 check("no other disk is a RAID member", [d["path"] for d in inv["disks"] if d["blkid"] and d["blkid"]["raid_member"]], [E["ID"]])
