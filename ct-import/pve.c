@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 
 #include "config.h"
 #include "fixups.h"
+#include "argv.h"
 #include "log.h"
 #include "run.h"
 #include "util.h"
@@ -41,51 +41,7 @@ char *pve_ostemplate(const struct ct_spec *spec)
 	return strdup(spec->template_path);
 }
 
-void pve_argv_free(char **argv)
-{
-	if (!argv)
-		return;
-	for (char **p = argv; *p; p++)
-		free(*p);
-	free(argv);
-}
-
-struct argv_builder {
-	char **v;
-	size_t n;
-	bool failed;
-};
-
-static void push(struct argv_builder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void push(struct argv_builder *b, const char *fmt, ...)
-{
-	if (b->failed)
-		return;
-	char **nv = realloc(b->v, (b->n + 2) * sizeof(*nv));
-	if (!nv) {
-		b->failed = true;
-		return;
-	}
-	b->v = nv;
-	va_list ap;
-	va_start(ap, fmt);
-	int r = vasprintf(&b->v[b->n], fmt, ap);
-	va_end(ap);
-	if (r < 0) {
-		b->failed = true;
-		b->v[b->n] = NULL;
-		return;
-	}
-	b->v[++b->n] = NULL;
-}
-
-static void push_opt(struct argv_builder *b, const char *opt, const char *value)
-{
-	if (!value)
-		return;
-	push(b, "--%s", opt);
-	push(b, "%s", value);
-}
+void pve_argv_free(char **argv) { argv_free(argv); }
 
 char **pve_create_argv(const struct ct_spec *spec)
 {
@@ -93,22 +49,22 @@ char **pve_create_argv(const struct ct_spec *spec)
 	_cleanup_free_ char *ostemplate = pve_ostemplate(spec);
 	if (!ostemplate)
 		return NULL;
-	push(&b, "pct");
-	push(&b, "create");
-	push(&b, "%u", spec->vmid);
-	push(&b, "%s", ostemplate);
-	push_opt(&b, "arch", spec->arch);
-	push_opt(&b, "ostype", spec->ostype ? spec->ostype : "unmanaged");
-	push_opt(&b, "hostname", spec->hostname);
+	argv_push(&b, "pct");
+	argv_push(&b, "create");
+	argv_push(&b, "%u", spec->vmid);
+	argv_push(&b, "%s", ostemplate);
+	argv_push_opt(&b, "arch", spec->arch);
+	argv_push_opt(&b, "ostype", spec->ostype ? spec->ostype : "unmanaged");
+	argv_push_opt(&b, "hostname", spec->hostname);
 	/* A migrated server expects real root: privileged, and back after a reboot. */
-	push_opt(&b, "unprivileged", "0");
-	push_opt(&b, "onboot", "1");
-	push(&b, "--rootfs");
-	push(&b, "%s:%u", spec->storage, spec->disk_gb);
-	push(&b, "--memory");
-	push(&b, "%u", spec->memory_mb);
-	push(&b, "--cores");
-	push(&b, "%u", spec->cores);
+	argv_push_opt(&b, "unprivileged", "0");
+	argv_push_opt(&b, "onboot", "1");
+	argv_push(&b, "--rootfs");
+	argv_push(&b, "%s:%u", spec->storage, spec->disk_gb);
+	argv_push(&b, "--memory");
+	argv_push(&b, "%u", spec->memory_mb);
+	argv_push(&b, "--cores");
+	argv_push(&b, "%u", spec->cores);
 	if (spec->bridge) {
 		/* net0 carries IPv4 in ip=/gw= and IPv6 in ip6=/gw6=. */
 		const char *ip = spec->ip ? spec->ip : "dhcp";
@@ -117,18 +73,14 @@ char **pve_create_argv(const struct ct_spec *spec)
 		char *gw = NULL;
 		if (spec->gw && !dhcp && asprintf(&gw, ",%s=%s", v6 ? "gw6" : "gw", spec->gw) < 0)
 			b.failed = true;
-		push(&b, "--net0");
-		push(&b, "name=eth0,bridge=%s,%s=%s%s", spec->bridge, v6 ? "ip6" : "ip", ip,
+		argv_push(&b, "--net0");
+		argv_push(&b, "name=eth0,bridge=%s,%s=%s%s", spec->bridge, v6 ? "ip6" : "ip", ip,
 		     gw ? gw : "");
 		free(gw);
 	}
-	push_opt(&b, "nameserver", spec->nameserver);
-	push_opt(&b, "searchdomain", spec->searchdomain);
-	if (b.failed) {
-		pve_argv_free(b.v);
-		return NULL;
-	}
-	return b.v;
+	argv_push_opt(&b, "nameserver", spec->nameserver);
+	argv_push_opt(&b, "searchdomain", spec->searchdomain);
+	return argv_finish(&b);
 }
 
 bool pve_vmid_exists(unsigned vmid)

@@ -1,86 +1,53 @@
 #include "qm.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "argv.h"
 #include "log.h"
 #include "pve.h"
 #include "run.h"
 
-struct argv_builder {
-	char **v;
-	size_t n;
-	bool failed;
-};
-
-static void push(struct argv_builder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void push(struct argv_builder *b, const char *fmt, ...)
-{
-	if (b->failed)
-		return;
-	char **nv = realloc(b->v, (b->n + 2) * sizeof(*nv));
-	if (!nv) {
-		b->failed = true;
-		return;
-	}
-	b->v = nv;
-	va_list ap;
-	va_start(ap, fmt);
-	int r = vasprintf(&b->v[b->n], fmt, ap);
-	va_end(ap);
-	if (r < 0) {
-		b->failed = true;
-		b->v[b->n] = NULL;
-		return;
-	}
-	b->v[++b->n] = NULL;
-}
-
 char **qm_create_argv(const struct vm_spec *spec)
 {
 	struct argv_builder b = { 0 };
-	push(&b, "qm");
-	push(&b, "create");
-	push(&b, "%u", spec->vmid);
-	push(&b, "--name");
-	push(&b, "%s", spec->name);
-	push(&b, "--memory");
-	push(&b, "%u", spec->memory_mb);
-	push(&b, "--cores");
-	push(&b, "%u", spec->cores);
+	argv_push(&b, "qm");
+	argv_push(&b, "create");
+	argv_push(&b, "%u", spec->vmid);
+	argv_push(&b, "--name");
+	argv_push(&b, "%s", spec->name);
+	argv_push(&b, "--memory");
+	argv_push(&b, "%u", spec->memory_mb);
+	argv_push(&b, "--cores");
+	argv_push(&b, "%u", spec->cores);
 	if (spec->bridge) {
-		push(&b, "--net0");
-		push(&b, "%s,bridge=%s", spec->windows ? "e1000" : "virtio", spec->bridge);
+		argv_push(&b, "--net0");
+		argv_push(&b, "%s,bridge=%s", spec->windows ? "e1000" : "virtio", spec->bridge);
 	}
-	push(&b, "--scsihw");
-	push(&b, "virtio-scsi-single");
+	argv_push(&b, "--scsihw");
+	argv_push(&b, "virtio-scsi-single");
 	unsigned sata = 0, scsi = 0;
 	const char *boot = NULL;
 	for (size_t i = 0; i < spec->ndisks; i++) {
 		bool on_sata = spec->windows && sata < VM_MAX_SATA;
-		push(&b, "--%s%u", on_sata ? "sata" : "scsi", on_sata ? sata : scsi);
-		push(&b, "%s:0,import-from=%s", spec->storage, spec->disks[i].path);
+		argv_push(&b, "--%s%u", on_sata ? "sata" : "scsi", on_sata ? sata : scsi);
+		argv_push(&b, "%s:0,import-from=%s", spec->storage, spec->disks[i].path);
 		if (i == 0)
 			boot = on_sata ? "sata0" : "scsi0";
 		on_sata ? sata++ : scsi++;
 	}
-	push(&b, "--boot");
-	push(&b, "order=%s", boot ? boot : "scsi0");
-	push(&b, "--ostype");
-	push(&b, "%s", spec->windows ? "win10" : "l26");
+	argv_push(&b, "--boot");
+	argv_push(&b, "order=%s", boot ? boot : "scsi0");
+	argv_push(&b, "--ostype");
+	argv_push(&b, "%s", spec->windows ? "win10" : "l26");
 	if (spec->uefi) {
-		push(&b, "--bios");
-		push(&b, "ovmf");
-		push(&b, "--efidisk0");
-		push(&b, "%s:1,efitype=4m,pre-enrolled-keys=0", spec->storage);
+		argv_push(&b, "--bios");
+		argv_push(&b, "ovmf");
+		argv_push(&b, "--efidisk0");
+		argv_push(&b, "%s:1,efitype=4m,pre-enrolled-keys=0", spec->storage);
 	}
-	if (b.failed) {
-		pve_argv_free(b.v);
-		return NULL;
-	}
-	return b.v;
+	return argv_finish(&b);
 }
 
 int qm_create_vm(const struct vm_spec *spec)
