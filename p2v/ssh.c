@@ -1,6 +1,6 @@
 /* The SSH transport: one libssh session, one exec channel at a time, host
- * keys checked against known_hosts or a pinned fingerprint, login by key,
- * password or the agent's/default keys. */
+ * keys checked against known_hosts or a pinned fingerprint (ssh_hostkey.c),
+ * login by key, password or the agent's/default keys (ssh_auth.c). */
 #include "ssh.h"
 
 #include <arpa/inet.h>
@@ -9,18 +9,18 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
-#include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libssh/libssh.h>
 
 #include "log.h"
+#include "ssh_auth.h"
+#include "ssh_hostkey.h"
 #include "util.h"
 
 /* AES-GCM first: with AES-NI it is several times faster than libssh's default
@@ -173,288 +173,6 @@ int ssh_target_parse(const char *spec, struct ssh_target *t)
 	return 0;
 }
 
-/* ---- host key ---------------------------------------------------------- */
-
-static int mkdir_parents(const char *file)
-{
-	_cleanup_free_ char *dir = strdup(file);
-	if (!dir)
-		return -ENOMEM;
-	char *slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = '\0';
-	for (char *p = dir + 1; ; p++) {
-		if (*p == '/' || *p == '\0') {
-			char c = *p;
-			*p = '\0';
-			if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-				int e = errno;
-				log_error("cannot create %s: %s", dir, strerror(e));
-				return -e;
-			}
-			*p = c;
-			if (!c)
-				break;
-		}
-	}
-	return 0;
-}
-
-static char *default_known_hosts(void)
-{
-	const char *home = getenv("HOME");
-	if (!home || !*home) {
-		struct passwd *pw = getpwuid(getuid());
-		home = pw ? pw->pw_dir : "/";
-	}
-	char *path;
-	if (asprintf(&path, "%s/.ssh/known_hosts", home) < 0)
-		return NULL;
-	return path;
-}
-
-/* "SHA256:base64" as `ssh-keygen -l` prints it, or NULL. */
-static char *key_fingerprint(ssh_key key)
-{
-	unsigned char *hash = NULL;
-	size_t hlen = 0;
-	if (ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &hlen) < 0)
-		return NULL;
-	char *fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, hlen);
-	ssh_clean_pubkey_hash(&hash);
-	if (!fp)
-		return NULL;
-	char *ours = strdup(fp);
-	ssh_string_free_char(fp);
-	return ours;
-}
-
-/* Compare fingerprints ignoring the "SHA256:" prefix and base64 padding, so
- * a pin copied with or without them matches. */
-static bool pin_matches(const char *pin, const char *fp)
-{
-	if (!strncmp(pin, "SHA256:", 7))
-		pin += 7;
-	if (!strncmp(fp, "SHA256:", 7))
-		fp += 7;
-	size_t a = strcspn(pin, "="), b = strcspn(fp, "=");
-	return a == b && a > 0 && !memcmp(pin, fp, a);
-}
-
-static int verify_host_key(struct ssh_conn *c, const struct ssh_auth_opts *o,
-			   const char *known_hosts)
-{
-	ssh_key key = NULL;
-	if (ssh_get_server_publickey(c->session, &key) < 0) {
-		log_error("%s: no host key from the server: %s", c->where, ssh_get_error(c->session));
-		return -SSH_ERR_HOSTKEY;
-	}
-	_cleanup_free_ char *fp = key_fingerprint(key);
-	const char *type = ssh_key_type_to_char(ssh_key_type(key));
-	ssh_key_free(key);
-	if (!fp) {
-		log_error("%s: cannot compute the host key fingerprint", c->where);
-		return -SSH_ERR_HOSTKEY;
-	}
-	if (!type)
-		type = "unknown";
-
-	if (o->hostkey_pin) {
-		/* An explicit pin is the whole decision: known_hosts is not read. */
-		if (pin_matches(o->hostkey_pin, fp)) {
-			log_debug("%s: host key %s %s matches the pin", c->where, type, fp);
-			return 0;
-		}
-		log_error("%s: host key refused: the server's %s key is %s, but --hostkey "
-			  "expects %s", c->where, type, fp, o->hostkey_pin);
-		return -SSH_ERR_HOSTKEY;
-	}
-
-	enum ssh_known_hosts_e st = ssh_session_is_known_server(c->session);
-	switch (st) {
-	case SSH_KNOWN_HOSTS_OK:
-		return 0;
-	case SSH_KNOWN_HOSTS_CHANGED:
-		log_error("@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
-			  "@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n"
-			  "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
-			  "IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!\n"
-			  "The %s host key sent by %s has fingerprint\n%s\n"
-			  "and it does not match the key recorded in %s.\n"
-			  "If the host was reinstalled, remove the old key (ssh-keygen -R) or pass "
-			  "--hostkey with the new fingerprint after checking it on the hypervisor.\n"
-			  "Host key verification failed.", type, c->where, fp, known_hosts);
-		return -SSH_ERR_HOSTKEY;
-	case SSH_KNOWN_HOSTS_OTHER:
-		log_error("@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
-			  "@    WARNING: POSSIBLE DNS SPOOFING OR KEY CHANGE!        @\n"
-			  "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
-			  "%s sent a %s host key with fingerprint\n%s\n"
-			  "but %s records a key of another type for this host.\n"
-			  "Host key verification failed.", c->where, type, fp, known_hosts);
-		return -SSH_ERR_HOSTKEY;
-	case SSH_KNOWN_HOSTS_NOT_FOUND:
-	case SSH_KNOWN_HOSTS_UNKNOWN:
-		if (!o->accept_new_hostkey) {
-			log_error("host key of %s is not known (not in %s): %s key %s\n"
-				  "Check the fingerprint on the hypervisor (ssh-keygen -lf "
-				  "/etc/ssh/ssh_host_%s_key.pub), then pass --hostkey %s, or "
-				  "--accept-new-hostkey to record it.",
-				  c->where, known_hosts, type, fp,
-				  !strcmp(type, "ssh-ed25519") ? "ed25519" :
-				  !strcmp(type, "ssh-rsa") ? "rsa" : "ecdsa", fp);
-			return -SSH_ERR_HOSTKEY;
-		}
-		int rc = mkdir_parents(known_hosts);
-		if (rc < 0)
-			return rc;
-		if (ssh_session_update_known_hosts(c->session) != SSH_OK) {
-			log_error("cannot record the host key of %s in %s: %s", c->where,
-				  known_hosts, ssh_get_error(c->session));
-			return -SSH_ERR_HOSTKEY;
-		}
-		log_warn("permanently added the %s host key of %s (%s) to %s",
-			 type, c->where, fp, known_hosts);
-		return 0;
-	case SSH_KNOWN_HOSTS_ERROR:
-	default:
-		log_error("cannot check the host key of %s against %s: %s", c->where,
-			  known_hosts, ssh_get_error(c->session));
-		return -SSH_ERR_HOSTKEY;
-	}
-}
-
-/* ---- authentication ---------------------------------------------------- */
-
-static int read_password(const char *file, char **out)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	int rc = read_file(file, 4096, &buf, &len);
-	if (rc < 0) {
-		log_error("cannot read the password file %s: %s", file, strerror(-rc));
-		return rc;
-	}
-	buf[strcspn(buf, "\r\n")] = '\0';
-	*out = buf;
-	return 0;
-}
-
-static void free_secret(char *s)
-{
-	if (s) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
-/* Keyboard-interactive with the password as the answer to every hidden
- * prompt: servers with PasswordAuthentication off but PAM on offer only this. */
-static int auth_kbdint(ssh_session s, const char *password)
-{
-	int rc;
-	for (int round = 0; round < 8; round++) {
-		rc = ssh_userauth_kbdint(s, NULL, NULL);
-		if (rc != SSH_AUTH_INFO)
-			return rc;
-		int n = ssh_userauth_kbdint_getnprompts(s);
-		for (int i = 0; i < n; i++) {
-			char echo = 0;
-			ssh_userauth_kbdint_getprompt(s, (unsigned)i, &echo);
-			if (ssh_userauth_kbdint_setanswer(s, (unsigned)i, echo ? "" : password) < 0)
-				return SSH_AUTH_ERROR;
-		}
-	}
-	return SSH_AUTH_DENIED;
-}
-
-static int authenticate(struct ssh_conn *c, const struct ssh_auth_opts *o)
-{
-	ssh_session s = c->session;
-	/* "none" first: it fetches the methods the server offers (and may
-	 * already succeed). */
-	int rc = ssh_userauth_none(s, NULL);
-	if (rc == SSH_AUTH_SUCCESS)
-		return 0;
-	if (rc == SSH_AUTH_ERROR) {
-		log_error("%s: login failed: %s", c->where, ssh_get_error(s));
-		return -SSH_ERR_CONNECT;
-	}
-	int methods = ssh_userauth_list(s, NULL);
-	const char *tried = NULL;
-
-	if (o->identity) {
-		ssh_key key = NULL;
-		if (access(o->identity, R_OK) < 0) {
-			int e = errno;
-			log_error("cannot read the identity file %s: %s", o->identity, strerror(e));
-			return -e;
-		}
-		if (ssh_pki_import_privkey_file(o->identity, NULL, NULL, NULL, &key) != SSH_OK) {
-			log_error("cannot load the private key %s (not a key, or protected by a "
-				  "passphrase: load it into ssh-agent instead)", o->identity);
-			return -SSH_ERR_AUTH;
-		}
-		rc = ssh_userauth_publickey(s, NULL, key);
-		ssh_key_free(key);
-		if (rc == SSH_AUTH_SUCCESS)
-			return 0;
-		if (rc == SSH_AUTH_ERROR) {
-			log_error("%s: login failed: %s", c->where, ssh_get_error(s));
-			return -SSH_ERR_CONNECT;
-		}
-		tried = "the key";
-		if (!o->password_file) {
-			log_error("%s: permission denied: the server refused the key %s%s",
-				  c->where, o->identity,
-				  rc == SSH_AUTH_PARTIAL ? " (it asks for a further method)" : "");
-			return -SSH_ERR_AUTH;
-		}
-	}
-	if (o->password_file) {
-		char *pw = NULL;
-		if ((rc = read_password(o->password_file, &pw)) < 0)
-			return rc;
-		if (methods & SSH_AUTH_METHOD_PASSWORD)
-			rc = ssh_userauth_password(s, NULL, pw);
-		else if (methods & SSH_AUTH_METHOD_INTERACTIVE)
-			rc = auth_kbdint(s, pw);
-		else
-			rc = SSH_AUTH_DENIED;
-		/* A server may offer "password" yet only accept it through PAM's
-		 * keyboard-interactive. */
-		if (rc == SSH_AUTH_DENIED && (methods & SSH_AUTH_METHOD_PASSWORD) &&
-		    (methods & SSH_AUTH_METHOD_INTERACTIVE))
-			rc = auth_kbdint(s, pw);
-		free_secret(pw);
-		if (rc == SSH_AUTH_SUCCESS)
-			return 0;
-		if (rc == SSH_AUTH_ERROR) {
-			log_error("%s: login failed: %s", c->where, ssh_get_error(s));
-			return -SSH_ERR_CONNECT;
-		}
-		if (!(methods & (SSH_AUTH_METHOD_PASSWORD | SSH_AUTH_METHOD_INTERACTIVE)))
-			log_error("%s: permission denied: the server does not accept passwords%s",
-				  c->where, tried ? " (and refused the key)" : "");
-		else
-			log_error("%s: permission denied: wrong password (from %s)%s", c->where,
-				  o->password_file, tried ? " and the key was refused" : "");
-		return -SSH_ERR_AUTH;
-	}
-	/* Neither given: the agent's keys, then ~/.ssh/id_*. */
-	rc = ssh_userauth_publickey_auto(s, NULL, NULL);
-	if (rc == SSH_AUTH_SUCCESS)
-		return 0;
-	if (rc == SSH_AUTH_ERROR) {
-		log_error("%s: login failed: %s", c->where, ssh_get_error(s));
-		return -SSH_ERR_CONNECT;
-	}
-	log_error("%s: permission denied: no key from ssh-agent or ~/.ssh was accepted; "
-		  "give --identity FILE or --password-file FILE", c->where);
-	return -SSH_ERR_AUTH;
-}
-
 /* ---- connection -------------------------------------------------------- */
 
 void ssh_conn_close(struct ssh_conn *c)
@@ -510,7 +228,7 @@ int ssh_conn_open(const struct ssh_target *t, const struct ssh_auth_opts *o,
 		return -ENOMEM;
 	_cleanup_free_ char *kh_default = NULL;
 	const char *known_hosts = o->known_hosts;
-	if (!known_hosts && !(known_hosts = kh_default = default_known_hosts())) {
+	if (!known_hosts && !(known_hosts = kh_default = ssh_default_known_hosts())) {
 		ssh_conn_close(c);
 		return -ENOMEM;
 	}
@@ -552,8 +270,8 @@ int ssh_conn_open(const struct ssh_target *t, const struct ssh_auth_opts *o,
 		return -SSH_ERR_CONNECT;
 	}
 	tcp_liveness(c->session);
-	if ((rc = verify_host_key(c, o, known_hosts)) < 0 ||
-	    (rc = authenticate(c, o)) < 0) {
+	if ((rc = ssh_verify_host_key(c->session, c->where, o, known_hosts)) < 0 ||
+	    (rc = ssh_authenticate(c->session, c->where, o)) < 0) {
 		ssh_conn_close(c);
 		return rc;
 	}
