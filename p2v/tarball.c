@@ -8,49 +8,27 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <dirent.h>
-#include <fnmatch.h>
-#include <linux/magic.h>
 #include <locale.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "tar_exclude.h"
+#include "tar_names.h"
 #include "util.h"
 #include "zstd_stream.h"
 
 #define BLOCK_SIZE        (1024 * 1024)          /* bytes per write callback */
 #define PROGRESS_BYTES    (64ULL * 1024 * 1024)
 #define PROGRESS_NSEC     500000000LL
-#define SWAP_CHECK_MIN    (1024 * 1024)          /* smaller files are never swap */
 #define DEFAULT_ZSTD_LEVEL 3
 #define ADAPT_MIN_LEVEL   1   /* also where adapting starts: on a slow link the */
 #define ADAPT_MAX_LEVEL   9   /* climb costs a fraction of a second */
-#define SWAP_PROBE        65536                  /* covers 4/16/64 KiB pages */
-
-/* Directories whose contents a container must not inherit. */
-static const char *const volatile_dirs[] = { "proc", "sys", "dev", "run", "tmp" };
-
-struct idname {
-	int64_t id;
-	size_t order;
-	char *name;
-};
-
-struct idmap {
-	struct idname *v;
-	size_t n;
-};
-
-struct fsinfo {
-	dev_t dev;
-	bool pseudo;
-};
 
 struct tb {
 	const struct tarball_opts *o;
@@ -64,13 +42,8 @@ struct tb {
 	const char *root;       /* as opened; entry paths start with it */
 	size_t rootlen;
 	dev_t root_dev;
-	char **pats;            /* exclude patterns without a leading ./ or / */
-	size_t n_pats;
-	char **swaps;           /* swap files named in etc/fstab, relative */
-	size_t n_swaps;
+	struct tar_exclude ex;
 	struct idmap users, groups;
-	struct fsinfo fs[64];
-	size_t n_fs;
 	const char *zeros;
 	char *buf;              /* file data on its way into the archive */
 	char *path;             /* root + "/" + the current entry's path */
@@ -86,253 +59,16 @@ const char *tarball_extension(enum tar_compression c)
 	return c == TAR_GZIP ? ".tar.gz" : ".tar.zst";
 }
 
-static const char *strip_leading(const char *p)
-{
-	for (;;) {
-		if (p[0] == '/')
-			p++;
-		else if (p[0] == '.' && p[1] == '/')
-			p += 2;
-		else
-			return p;
-	}
-}
-
 /* ---- user and group names from the archived root, not the rescue system ---- */
-
-static int idname_cmp(const void *a, const void *b)
-{
-	const struct idname *x = a, *y = b;
-	if (x->id != y->id)
-		return x->id < y->id ? -1 : 1;
-	return x->order < y->order ? -1 : x->order > y->order;
-}
-
-static void idmap_free(struct idmap *m)
-{
-	for (size_t i = 0; i < m->n; i++)
-		free(m->v[i].name);
-	free(m->v);
-	m->v = NULL;
-	m->n = 0;
-}
-
-/* Parse name:x:id:... lines; a missing or odd file just gives no names. */
-static void idmap_load(struct idmap *m, const struct tb *t, const char *rel)
-{
-	_cleanup_free_ char *path = NULL, *buf = NULL;
-	size_t len;
-	if (asprintf(&path, "%s/%s", t->root, rel) < 0)
-		return;
-	struct stat sb;
-	/* A symlink could point into the rescue system: ignore it. */
-	if (lstat(path, &sb) < 0 || !S_ISREG(sb.st_mode) ||
-	    read_file(path, 16 << 20, &buf, &len) < 0)
-		return;
-	size_t cap = 0;
-	for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		char *c1 = strchr(line, ':');
-		char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-		if (!c1 || !c2 || c1 == line || line[0] == '#' || line[0] == '+' || line[0] == '-')
-			continue;
-		char *end;
-		errno = 0;
-		long long id = strtoll(c2 + 1, &end, 10);
-		if (errno || end == c2 + 1 || *end != ':' || id < 0)
-			continue;
-		if (m->n == cap) {
-			cap = cap ? cap * 2 : 64;
-			struct idname *v = realloc(m->v, cap * sizeof(*v));
-			if (!v)
-				return;
-			m->v = v;
-		}
-		char *name = strndup(line, (size_t)(c1 - line));
-		if (!name)
-			return;
-		m->v[m->n] = (struct idname){ id, m->n, name };
-		m->n++;
-	}
-	/* Sort by id, first line first, like getpwuid's answer. */
-	qsort(m->v, m->n, sizeof(*m->v), idname_cmp);
-}
-
-static const char *idmap_lookup(const struct idmap *m, int64_t id)
-{
-	size_t lo = 0, hi = m->n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (m->v[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < m->n && m->v[lo].id == id ? m->v[lo].name : NULL;
-}
 
 static const char *uname_cb(void *ctx, la_int64_t id)
 {
-	return idmap_lookup(&((struct tb *)ctx)->users, id);
+	return tar_idmap_lookup(&((struct tb *)ctx)->users, id);
 }
 
 static const char *gname_cb(void *ctx, la_int64_t id)
 {
-	return idmap_lookup(&((struct tb *)ctx)->groups, id);
-}
-
-/* ---- exclusions ---- */
-
-static void strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-static int load_patterns(struct tb *t)
-{
-	if (!t->o->n_excludes)
-		return 0;
-	t->pats = calloc(t->o->n_excludes, sizeof(*t->pats));
-	if (!t->pats)
-		return -ENOMEM;
-	for (size_t i = 0; i < t->o->n_excludes; i++) {
-		char *p = strdup(strip_leading(t->o->excludes[i]));
-		if (!p)
-			return -ENOMEM;
-		size_t l = strlen(p);
-		while (l > 1 && p[l - 1] == '/')
-			p[--l] = '\0';
-		t->pats[t->n_pats++] = p;
-	}
-	return 0;
-}
-
-/* Swap files the server's fstab names (devices are not in the tree anyway). */
-static void load_fstab_swaps(struct tb *t)
-{
-	_cleanup_free_ char *path = NULL, *buf = NULL;
-	size_t len, cap = 0;
-	if (asprintf(&path, "%s/etc/fstab", t->root) < 0)
-		return;
-	struct stat sb;
-	if (lstat(path, &sb) < 0 || !S_ISREG(sb.st_mode) ||
-	    read_file(path, 1 << 20, &buf, &len) < 0)
-		return;
-	for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		char spec[4096], mnt[4096], type[64];
-		if (line[strspn(line, " \t")] == '#' ||
-		    sscanf(line, "%4095s %4095s %63s", spec, mnt, type) != 3)
-			continue;
-		if (strcmp(type, "swap") || spec[0] != '/' || !strncmp(spec, "/dev/", 5))
-			continue;
-		if (t->n_swaps == cap) {
-			cap = cap ? cap * 2 : 4;
-			char **v = realloc(t->swaps, cap * sizeof(*v));
-			if (!v)
-				return;
-			t->swaps = v;
-		}
-		char *rel = strdup(strip_leading(spec));
-		if (!rel)
-			return;
-		t->swaps[t->n_swaps++] = rel;
-	}
-}
-
-/* Linux swap areas carry "SWAPSPACE2" (or the old "SWAP-SPACE") in the last
- * 10 bytes of their first page, whatever the page size was. */
-static bool has_swap_signature(int fd)
-{
-	static const size_t pages[] = { 4096, 8192, 16384, 65536 };
-	char buf[SWAP_PROBE];
-	ssize_t n = pread(fd, buf, sizeof(buf), 0);
-	for (size_t i = 0; i < ARRAY_SIZE(pages); i++) {
-		size_t off = pages[i] - 10;
-		if (n >= (ssize_t)pages[i] &&
-		    (!memcmp(buf + off, "SWAPSPACE2", 10) || !memcmp(buf + off, "SWAP-SPACE", 10)))
-			return true;
-	}
-	return false;
-}
-
-/* Left out before anything but lstat is spent on it. */
-static bool excluded(struct tb *t, const char *rel, const char *base, const struct stat *sb,
-		     bool parent_is_mount_root)
-{
-	if (S_ISSOCK(sb->st_mode))
-		return true;  /* tar cannot hold sockets; they are recreated at run time */
-	if (S_ISDIR(sb->st_mode) && !strcmp(base, "lost+found") && parent_is_mount_root) {
-		log_debug("leaving out %s", rel);
-		return true;
-	}
-	for (size_t i = 0; i < t->n_pats; i++)
-		if (fnmatch(t->pats[i], rel, 0) == 0) {
-			log_debug("excluded by '%s': %s", t->pats[i], rel);
-			return true;
-		}
-	if (S_ISREG(sb->st_mode))
-		for (size_t i = 0; i < t->n_swaps; i++)
-			if (!strcmp(t->swaps[i], rel)) {
-				log_info("leaving out swap file %s (in etc/fstab)", rel);
-				return true;
-			}
-	return false;
-}
-
-static bool fs_is_pseudo(struct tb *t, dev_t dev, int fd)
-{
-	for (size_t i = 0; i < t->n_fs; i++)
-		if (t->fs[i].dev == dev)
-			return t->fs[i].pseudo;
-	struct statfs sf;
-	bool pseudo = false;
-	if (fstatfs(fd, &sf) == 0) {
-		switch ((unsigned long)sf.f_type) {
-		case PROC_SUPER_MAGIC: case SYSFS_MAGIC: case TMPFS_MAGIC: case RAMFS_MAGIC:
-		case DEVPTS_SUPER_MAGIC: case CGROUP_SUPER_MAGIC: case CGROUP2_SUPER_MAGIC:
-		case SECURITYFS_MAGIC: case DEBUGFS_MAGIC: case TRACEFS_MAGIC:
-		case PSTOREFS_MAGIC: case BPF_FS_MAGIC: case 0x19800202 /* mqueue */:
-		case HUGETLBFS_MAGIC: case 0x62656570 /* configfs */: case 0x65735543 /* fusectl */:
-		case BINFMTFS_MAGIC: case EFIVARFS_MAGIC: case AUTOFS_SUPER_MAGIC:
-		case SELINUX_MAGIC: case NSFS_MAGIC:
-			pseudo = true;
-		}
-	}
-	if (t->n_fs < ARRAY_SIZE(t->fs))
-		t->fs[t->n_fs++] = (struct fsinfo){ dev, pseudo };
-	return pseudo;
-}
-
-/* ACL qualifiers travel as numbers only: GNU tar resolves a name in an ACL
- * through the hypervisor's passwd, which is not the container's. */
-static int acl_numeric_only(struct archive_entry *e)
-{
-	int want = ARCHIVE_ENTRY_ACL_TYPE_ACCESS | ARCHIVE_ENTRY_ACL_TYPE_DEFAULT;
-	int n = archive_entry_acl_reset(e, want);
-	if (n <= 0)
-		return 0;
-	struct ace { int type, perm, tag, qual; } *v = calloc((size_t)n, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	int type, perm, tag, qual, k = 0;
-	bool named = false;
-	const char *name;
-	while (k < n && archive_entry_acl_next(e, want, &type, &perm, &tag, &qual, &name) == ARCHIVE_OK) {
-		v[k++] = (struct ace){ type, perm, tag, qual };
-		named |= name != NULL && (tag == ARCHIVE_ENTRY_ACL_USER || tag == ARCHIVE_ENTRY_ACL_GROUP);
-	}
-	if (named) {
-		mode_t mode = archive_entry_mode(e);
-		archive_entry_acl_clear(e);
-		for (int i = 0; i < k; i++)
-			archive_entry_acl_add_entry(e, v[i].type, v[i].perm, v[i].tag, v[i].qual, NULL);
-		archive_entry_set_mode(e, mode);  /* re-adding *_OBJ entries touches it */
-	}
-	free(v);
-	return 0;
+	return tar_idmap_lookup(&((struct tb *)ctx)->groups, id);
 }
 
 /* ---- output ---- */
@@ -515,7 +251,7 @@ static int archive_one(struct tb *t, const char *rel, int fd, const struct stat 
 	archive_entry_copy_pathname(e, name);
 	archive_entry_unset_ctime(e);   /* no extractor can restore it */
 	archive_entry_unset_birthtime(e);
-	if (acl_numeric_only(e) < 0)
+	if (tar_acl_numeric_only(e) < 0)
 		return -ENOMEM;
 
 	struct archive_entry *spare = NULL;
@@ -547,7 +283,9 @@ struct namelist {
 
 static void namelist_free(struct namelist *l)
 {
-	strv_free(l->v, l->n);
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
 }
 
 /* Read a directory's names up front, so only one fd per level stays open. */
@@ -644,7 +382,7 @@ static int walk_dir(struct tb *t, int dirfd, const char *rel, dev_t dev)
 			skip_warn(t, crel, "stat", errno);
 			continue;
 		}
-		if (excluded(t, crel, base, &sb, mount_root))
+		if (tar_excluded(&t->ex, crel, base, &sb, mount_root))
 			continue;
 		rc = visit(t, dirfd, base, crel, &sb);
 	}
@@ -681,8 +419,7 @@ static int visit(struct tb *t, int dirfd, const char *base, const char *rel,
 			skip_warn(t, rel, "replaced while being read", EAGAIN);
 			return 0;
 		}
-		if (S_ISREG(sb->st_mode) && (sb->st_mode & 07777) == 0600 &&
-		    sb->st_size >= SWAP_CHECK_MIN && has_swap_signature(fd)) {
+		if (tar_is_swap_file(fd, sb)) {
 			log_info("leaving out swap file %s", rel);
 			return 0;
 		}
@@ -692,10 +429,9 @@ static int visit(struct tb *t, int dirfd, const char *base, const char *rel,
 	maybe_progress(t, false);
 	if (!S_ISDIR(sb->st_mode))
 		return 0;
-	for (size_t i = 0; i < ARRAY_SIZE(volatile_dirs); i++)
-		if (!strcmp(rel, volatile_dirs[i]))
-			return 0;
-	if (sb->st_dev != t->root_dev && fs_is_pseudo(t, sb->st_dev, fd)) {
+	if (tar_is_volatile_dir(rel))
+		return 0;
+	if (sb->st_dev != t->root_dev && tar_fs_is_pseudo(&t->ex, sb->st_dev, fd)) {
 		log_info("not descending into pseudo filesystem at %s", rel);
 		return 0;
 	}
@@ -834,11 +570,11 @@ int tarball_write(const struct tarball_opts *opts, tarball_sink_fn sink, void *s
 	t.w = archive_write_new();
 	if (!zeros || !t.buf || !t.disk || !t.w)
 		goto out;
-	if ((rc = load_patterns(&t)) < 0)
+	if ((rc = tar_load_patterns(&t.ex, opts->excludes, opts->n_excludes)) < 0)
 		goto out;
-	load_fstab_swaps(&t);
-	idmap_load(&t.users, &t, "etc/passwd");
-	idmap_load(&t.groups, &t, "etc/group");
+	tar_load_fstab_swaps(&t.ex, t.root);
+	tar_idmap_load(&t.users, t.root, "etc/passwd");
+	tar_idmap_load(&t.groups, t.root, "etc/group");
 	rc = run(&t);
 	/* Freeing the writer closes it: an abandoned archive must not get its
 	 * end-of-archive blocks and look complete. */
@@ -857,10 +593,9 @@ out:
 	archive_entry_free(t.entry);
 	if (t.res)
 		archive_entry_linkresolver_free(t.res);
-	strv_free(t.pats, t.n_pats);
-	strv_free(t.swaps, t.n_swaps);
-	idmap_free(&t.users);
-	idmap_free(&t.groups);
+	tar_exclude_free(&t.ex);
+	tar_idmap_free(&t.users);
+	tar_idmap_free(&t.groups);
 	if (utf8) {
 		uselocale(old);
 		freelocale(utf8);
