@@ -7,7 +7,7 @@
 mib=${1:-1024}
 bin="$BUILD/bench-ssh-write"
 cc -std=gnu11 -O2 -D_GNU_SOURCE -I"$TOP/lib" -I"$TOP/p2v" -o "$bin" "$TOP/bench/ssh_write.c" \
-  "$TOP/p2v/ssh.c" "$TOP/lib/log.c" "$TOP/lib/util.c" -lssh
+  "$TOP/p2v/ssh.c" "$TOP/p2v/ssh_auth.c" "$TOP/p2v/ssh_hostkey.c" "$TOP/lib/log.c" "$TOP/lib/util.c" -lssh
 start_sshd
 "$bin" 127.0.0.1 "$SSHD_PORT" "$SSH_ID" "$SSHD_HOSTKEY_PIN" "$mib"
 CIPHER=default "$bin" 127.0.0.1 "$SSHD_PORT" "$SSH_ID" "$SSHD_HOSTKEY_PIN" "$mib"

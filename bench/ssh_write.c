@@ -5,7 +5,7 @@
  * measured instead, for comparison with ssh.c's choice.
  *
  *   cc -std=gnu11 -O2 -D_GNU_SOURCE -Ilib -Ip2v -o build/bench-ssh-write \
- *      bench/ssh_write.c p2v/ssh.c lib/log.c lib/util.c -lssh
+ *      bench/ssh_write.c p2v/ssh.c p2v/ssh_auth.c p2v/ssh_hostkey.c lib/log.c lib/util.c -lssh
  *   bench-ssh-write HOST PORT IDENTITY PIN [MIB [CMD]]
  *
  * bench/ssh.sh runs it against a throwaway loopback sshd. */

@@ -370,6 +370,13 @@ static int wait_window(struct ssh_conn *c)
 			return rc;
 		if (ssh_channel_window_size(c->channel) > 0)
 			return 0;
+		/* After the remote's EOF, libssh no longer reads the socket for us
+		 * (ssh_channel_poll answers EOF at once), so neither a window
+		 * adjust nor the close would ever be seen here, and poll() below
+		 * would spin on the unread packets. No stderr can come after EOF,
+		 * so libssh's own blocking wait for window is safe now. */
+		if (ssh_channel_is_eof(c->channel))
+			return 0;
 		if (ssh_channel_is_closed(c->channel) || !ssh_is_connected(c->session)) {
 			log_error("%s: the remote command stopped reading its input", c->where);
 			return -SSH_ERR_REMOTE;
@@ -400,6 +407,8 @@ int ssh_conn_write(void *conn, const void *buf, size_t len)
 		 * one (see wait_window); it still blocks flushing the socket,
 		 * which sshd always reads. */
 		uint32_t n = ssh_channel_window_size(c->channel);
+		if (n == 0)  /* remote EOF: let libssh wait for window or the close */
+			n = WRITE_CHUNK;
 		if (n > WRITE_CHUNK)
 			n = WRITE_CHUNK;
 		if (n > len)
