@@ -2,6 +2,7 @@
 # Loopback throughput of p2v's SSH transport against a throwaway sshd, next to
 # plain libssh with its default cipher list and with chacha20-poly1305.
 # Usage: bash bench/ssh.sh [MIB]   (BUILD defaults to ./build)
+BUILD=${BUILD:-$(cd "$(dirname "$0")/.." && pwd)/build}
 . "$(dirname "$0")/../tests/integration/lib.sh"
 . "$TOP/tests/integration/sshd.sh"
 mib=${1:-1024}
