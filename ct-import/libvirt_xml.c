@@ -117,7 +117,11 @@ char *qemu_run_script(const struct vm_spec *spec, const char *vars_path)
 		sh_word(f, spec->bridge);
 		fprintf(f, " -device %s,netdev=net0 \"$@\" ;;\n"
 			"  user) set -- -netdev user,id=net0 -device %s,netdev=net0 \"$@\" ;;\n"
+			"  *) set -- -nic none \"$@\" ;;\n"
 			"esac\n", model, model);
+	} else {
+		/* Without this QEMU adds its default NIC on user networking. */
+		fputs("set -- -nic none \"$@\"\n", f);
 	}
 	if (spec->uefi) {
 		fputs("VARS=", f);
