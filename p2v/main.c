@@ -4,18 +4,29 @@
 
 #include "commands.h"
 #include "log.h"
+#include "util.h"
+
+/* In the order of a migration: look, check, move. */
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *help;
+} commands[] = {
+	{ "inventory", cmd_inventory, "list disks, partitions, RAID/LVM signatures, installed systems, CPUs, NICs" },
+	{ "check", cmd_check, "look for BIOS RAID metadata; exit 6 if migration must not proceed" },
+	{ "fakeraid", cmd_fakeraid, "list BIOS RAID maps and md containers; --deactivate takes them apart" },
+	{ "ct", cmd_ct, "archive a root filesystem losslessly and stream it to ct-import" },
+	{ "disk", cmd_disk, "image whole disks for a VM, sending only used blocks" },
+};
 
 static void usage(FILE *f)
 {
 	fputs("Usage: p2v COMMAND [OPTIONS]\n\n"
 	      "Move a physical Linux server into a container or a VM.\n\n"
-	      "Commands:\n"
-	      "  ct        archive a root filesystem losslessly and stream it to ct-import\n"
-	      "  check     look for BIOS RAID metadata; exit 6 if migration must not proceed\n"
-	      "  disk      image whole disks for a VM, sending only used blocks\n"
-	      "  fakeraid  list BIOS RAID maps and md containers; --deactivate takes them apart\n"
-	      "  inventory list disks, partitions, RAID/LVM signatures, installed systems, CPUs, NICs\n"
-	      "  help      show this text\n\n"
+	      "Commands:\n", f);
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].help);
+	fputs("  help      show this text\n\n"
 	      "Run 'p2v COMMAND --help' for a command's options; see p2v(1).\n", f);
 }
 
@@ -24,23 +35,16 @@ int main(int argc, char **argv)
 	log_init("p2v");
 	if (argc < 2) {
 		usage(stderr);
-		return 2;
+		return P2V_EXIT_USAGE;
 	}
 	const char *cmd = argv[1];
-	if (!strcmp(cmd, "ct"))
-		return cmd_ct(argc - 1, argv + 1);
-	if (!strcmp(cmd, "check"))
-		return cmd_check(argc - 1, argv + 1);
-	if (!strcmp(cmd, "disk"))
-		return cmd_disk(argc - 1, argv + 1);
-	if (!strcmp(cmd, "fakeraid"))
-		return cmd_fakeraid(argc - 1, argv + 1);
-	if (!strcmp(cmd, "inventory"))
-		return cmd_inventory(argc - 1, argv + 1);
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!strcmp(cmd, commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage(stdout);
-		return 0;
+		return P2V_EXIT_OK;
 	}
 	log_error("unknown command '%s' (see 'p2v --help')", cmd);
-	return 2;
+	return P2V_EXIT_USAGE;
 }
