@@ -20,6 +20,7 @@
 #include "disk_output.h"
 #include "disk_send.h"
 #include "gate.h"
+#include "inventory.h"
 #include "log.h"
 #include "options.h"
 #include "progress.h"
@@ -206,6 +207,10 @@ static char *hello_json(const struct disk_args *a, const char *name, const struc
 			      "compression", a->level ? "zstd" : "none", "p2v_version", P2V_VERSION,
 			      "source", "device", s->path, "model", model,
 			      "partition_table", s->pttype, "efi", s->efi);
+	/* Machine facts for create-vm's memory and cores defaults; optional. */
+	json_t *inv = o ? inventory_hello_json(NULL) : NULL;
+	if (inv)
+		json_object_set_new(o, "inventory", inv);
 	char *str = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	return str;

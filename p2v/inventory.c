@@ -110,7 +110,7 @@ json_t *inventory_hello_json(const char *root)
 	}
 	json_t *all = inventory_to_json(&inv);
 	json_t *os = json_null();
-	int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int rootfd = root ? open(root, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
 	struct inv_os o = { 0 };
 	if (rootfd >= 0 && inv_read_os(rootfd, &o) == 0) {
 		json_decref(os);

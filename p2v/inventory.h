@@ -150,8 +150,9 @@ json_t *inv_os_to_json(const struct inv_os *os);
 json_t *inv_dm_to_json(const struct inv_dm *dm);
 void inventory_print_human(FILE *f, const struct inventory *inv);
 
-/* The machine-level part for p2v ct's stream header: cpus, memory, nics and
- * the OS in the archived root directory. NULL on failure (logged). */
+/* The machine-level part for a stream header: cpus, memory, nics and, for
+ * p2v ct, the OS in the archived root directory (root NULL: none). NULL on
+ * failure (logged). */
 json_t *inventory_hello_json(const char *root);
 
 #endif

@@ -144,6 +144,13 @@ qemu-img check -q "$IMP/vm1.qcow2" || fail "qemu-img check"
 # The same logical disk as the local copy with free blocks skipped.
 qemu-img compare -q -f raw -F qcow2 "$T/gpt.raw" "$IMP/vm1.qcow2" || fail "qcow2 differs from the local copy"
 [ "$(stat_of "$T/log" sent_bytes)" -lt $((50 * MiB)) ] || fail "too many bytes sent"
+# The stream header carried this machine's facts for create-vm's defaults.
+python3 - "$IMP/.p2v/vm1.json" "$(nproc)" <<'PY' || fail "no inventory beside the image"
+import json, sys
+inv = json.load(open(sys.argv[1]))
+assert inv["cpus"]["count"] == int(sys.argv[2]), inv["cpus"]
+assert inv["memory"]["total_bytes"] > 0, inv["memory"]
+PY
 
 step "two disks, raw, --no-skip-free, then create-vm"
 "$P2V" disk --name vm2 --disk "$T/gpt.img" --disk "$IMG" --format raw --no-skip-free "${SSHOPT[@]}" \

@@ -149,7 +149,7 @@ if [ $HAVE_P2V = 1 ] && command -v valgrind >/dev/null && ! ldd "$P2V" | grep -q
   # valgrind lacks openat2, so this runs the fallback path walk (kernels
   # before 5.6) through the same symlink traps, and checks for leaks.
   step "again under valgrind: the fallback in-root path walk, no leaks"
-  WRAP="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=9"
+  WRAP="valgrind -q --suppressions=$TOP/tests/valgrind.supp --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=9"
   archive "$ROOT" "$T/vg.tar.zst" "root-marker etc/fstab boot/marker home/marker"
   WRAP=
   assert_grep "mount point /rootlink is the source root itself" "$T/log"
