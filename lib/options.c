@@ -51,6 +51,14 @@ int opt_parse(const struct opt_def *defs, int argc, char **argv, opt_handler_fn 
 	return rc < 0 ? rc : optind;
 }
 
+const char *opt_name(const struct opt_def *defs, int key)
+{
+	for (const struct opt_def *d = defs; d->name; d++)
+		if (d->key == key)
+			return d->name;
+	return NULL;
+}
+
 static void print_flag(FILE *f, const struct opt_def *d, const char *sep)
 {
 	if (d->key > 0 && d->key < 128)

@@ -20,6 +20,9 @@ typedef int (*opt_handler_fn)(void *ctx, int key, const char *arg);
  * logging what was wrong. Options may follow operands. */
 int opt_parse(const struct opt_def *defs, int argc, char **argv, opt_handler_fn fn, void *ctx);
 
+/* The long name of the option with this key, or NULL. */
+const char *opt_name(const struct opt_def *defs, int key);
+
 /* "Usage: …" then one line per option, for --help. */
 void opt_print_help(FILE *f, const char *usage, const char *summary, const struct opt_def *defs);
 /* The option list as man(7) .TP paragraphs, for doc/man. */

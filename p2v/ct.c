@@ -2,7 +2,6 @@
  * `ct-import receive` on the hypervisor (or into a local file). */
 #include <errno.h>
 #include <jansson.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,6 +17,7 @@
 #include "options.h"
 #include "progress.h"
 #include "remote.h"
+#include "signals.h"
 #include "source.h"
 #include "ssh.h"
 #include "ssh_opts.h"
@@ -78,14 +78,6 @@ struct ct_args {
 	bool force, create, help;
 };
 
-static const char *option_name(int key)
-{
-	for (const struct opt_def *d = ct_opts; d->name; d++)
-		if (d->key == key)
-			return d->name;
-	return NULL;
-}
-
 static int ct_opt(void *ctx, int key, const char *arg)
 {
 	struct ct_args *a = ctx;
@@ -144,21 +136,9 @@ static int ct_opt(void *ctx, int key, const char *arg)
 	default:
 		if (key >= OPT_C_VMID)
 			return remote_args_add(&a->create_args, &a->n_create_args,
-					       option_name(key), arg);
+					       opt_name(ct_opts, key), arg);
 	}
 	return 0;
-}
-
-static volatile sig_atomic_t interrupted;
-static void on_signal(int sig) { interrupted = sig; }
-
-static void install_signals(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 }
 
 /* The tarball's bytes go either into stream frames or straight into a file. */
@@ -171,8 +151,8 @@ struct ct_sink {
 static int ct_sink_write(void *ctx, const void *buf, size_t len)
 {
 	struct ct_sink *s = ctx;
-	if (interrupted) {
-		log_error("interrupted by signal %d", (int)interrupted);
+	if (p2v_interrupted) {
+		log_error("p2v_interrupted by signal %d", (int)p2v_interrupted);
 		return -EINTR;
 	}
 	if (s->stream)
@@ -286,35 +266,12 @@ static int remote_create(struct ssh_conn *c, const struct ct_args *a, const char
 {
 	char **args = NULL;
 	size_t n = 0;
-	if (remote_args_add(&args, &n, "template", template_file) < 0) {
-		remote_args_free(args, n);
-		return P2V_EXIT_FAILURE;
-	}
-	char **all = realloc(args, (n + a->n_create_args) * sizeof(*all));
-	if (!all) {
-		remote_args_free(args, n);
-		return P2V_EXIT_FAILURE;
-	}
-	/* The template first, then the user's options, which are borrowed. */
-	memcpy(all + n, a->create_args, a->n_create_args * sizeof(*all));
-	_cleanup_free_ char *cmd = remote_command(a->remote_create ? a->remote_create
-								  : "ct-import create-ct",
-						  all, n + a->n_create_args);
-	remote_args_free(all, n);
-	if (!cmd)
-		return P2V_EXIT_FAILURE;
-	log_info("creating the container: %s", cmd);
-	int rc;
-	if ((rc = ssh_conn_exec(c, cmd)) < 0)
-		return ssh_exit_status(rc);
-	char reply[4096];
-	rc = ssh_conn_finish(c, reply, sizeof(reply));
-	fputs(reply, stdout);
-	if (rc != 0) {
-		log_error("creating the container failed on the hypervisor (exit status %d)", rc);
-		return P2V_EXIT_REMOTE;
-	}
-	return P2V_EXIT_OK;
+	int rc = remote_args_add(&args, &n, "template", template_file) < 0
+			 ? P2V_EXIT_FAILURE
+			 : remote_run_create(c, a->remote_create, "ct-import create-ct", args, n,
+					     a->create_args, a->n_create_args, "the container");
+	remote_args_free(args, n);
+	return rc;
 }
 
 static int pressure_of_sender(void *sender) { return async_sink_pressure(sender); }
@@ -422,7 +379,7 @@ int cmd_ct(int argc, char **argv)
 	if (check_args(&a) < 0)
 		goto out;
 
-	install_signals();
+	p2v_install_signals();
 	struct source_mounts *mounts = NULL;
 	const char *root = a.root;
 	if (a.device) {

@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <linux/fs.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -25,6 +24,7 @@
 #include "options.h"
 #include "progress.h"
 #include "remote.h"
+#include "signals.h"
 #include "ssh.h"
 #include "ssh_opts.h"
 #include "stream.h"
@@ -81,14 +81,6 @@ struct disk_args {
 	bool skip_free, force, create, help;
 };
 
-static const char *option_name(int key)
-{
-	for (const struct opt_def *d = disk_opts; d->name; d++)
-		if (d->key == key)
-			return d->name;
-	return NULL;
-}
-
 static int disk_opt(void *ctx, int key, const char *arg)
 {
 	struct disk_args *a = ctx;
@@ -137,21 +129,9 @@ static int disk_opt(void *ctx, int key, const char *arg)
 	default:
 		if (key >= OPT_C_VMID)
 			return remote_args_add(&a->create_args, &a->n_create_args,
-					       option_name(key), arg);
+					       opt_name(disk_opts, key), arg);
 	}
 	return 0;
-}
-
-static volatile sig_atomic_t interrupted;
-static void on_signal(int sig) { interrupted = sig; }
-
-static void install_signals(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 }
 
 static int check_args(const struct disk_args *a)
@@ -250,7 +230,7 @@ static int send_disk(struct ssh_conn *conn, const struct disk_args *a, const cha
 	}
 	if ((rc = stream_write_hello(&w, hello)) < 0)
 		goto out;
-	rc = disk_send(s, disk_frames_emit, &f, &prog, &f.wire_bytes, &interrupted, &st);
+	rc = disk_send(s, disk_frames_emit, &f, &prog, &f.wire_bytes, &p2v_interrupted, &st);
 	if (rc == 0)
 		rc = disk_frames_end(&f, s->size, st.digest);
 	else
@@ -293,31 +273,11 @@ static int remote_create_vm(struct ssh_conn *c, const struct disk_args *a, char 
 	int rc = remote_args_add(&args, &nargs, "name", a->name);
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = remote_args_add(&args, &nargs, "disk", paths[i]);
-	_cleanup_free_ char *cmd = NULL;
-	if (rc == 0) {
-		/* The user's options come last, as given. */
-		char **all = realloc(args, (nargs + a->n_create_args) * sizeof(*all));
-		if (all) {
-			args = all;
-			memcpy(all + nargs, a->create_args, a->n_create_args * sizeof(*all));
-			cmd = remote_command(a->remote_create ? a->remote_create : "ct-import create-vm",
-					     all, nargs + a->n_create_args);
-		}
-	}
+	rc = rc < 0 ? P2V_EXIT_FAILURE
+		    : remote_run_create(c, a->remote_create, "ct-import create-vm", args, nargs,
+					a->create_args, a->n_create_args, "the VM");
 	remote_args_free(args, nargs);
-	if (!cmd)
-		return P2V_EXIT_FAILURE;
-	log_info("creating the VM: %s", cmd);
-	if ((rc = ssh_conn_exec(c, cmd)) < 0)
-		return ssh_exit_status(rc);
-	char reply[4096];
-	rc = ssh_conn_finish(c, reply, sizeof(reply));
-	fputs(reply, stdout);
-	if (rc != 0) {
-		log_error("creating the VM failed on the hypervisor (exit status %d)", rc);
-		return P2V_EXIT_REMOTE;
-	}
-	return P2V_EXIT_OK;
+	return rc;
 }
 
 static int send_all(const struct disk_args *a, const char *const *disks, size_t n)
@@ -412,11 +372,11 @@ int cmd_disk(int argc, char **argv)
 		rc = gate == -EPERM ? P2V_EXIT_FAKERAID : P2V_EXIT_FAILURE;
 		goto out;
 	}
-	install_signals();
+	p2v_install_signals();
 	if (a.output) {
 		struct disk_output_opts o = { .path = a.output, .force = a.force,
 					      .skip_free = a.skip_free, .progress = a.progress,
-					      .stop = &interrupted };
+					      .stop = &p2v_interrupted };
 		rc = disk_write_output(disks[0], &o) < 0 ? P2V_EXIT_FAILURE : P2V_EXIT_OK;
 	} else {
 		rc = send_all(&a, disks, n);

@@ -5,6 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "commands.h"
+#include "log.h"
+#include "ssh.h"
+#include "ssh_opts.h"
+#include "util.h"
+
 int remote_args_add(char ***v, size_t *n, const char *opt, const char *arg)
 {
 	char **nv = realloc(*v, (*n + 2) * sizeof(*nv));
@@ -70,4 +76,31 @@ char *remote_command(const char *base, char *const *args, size_t n)
 		free(q);
 	}
 	return cmd;
+}
+
+int remote_run_create(struct ssh_conn *c, const char *base, const char *default_base,
+		      char **first, size_t n_first, char *const *extra, size_t n_extra,
+		      const char *what)
+{
+	char **all = malloc((n_first + n_extra + 1) * sizeof(*all));
+	if (!all)
+		return P2V_EXIT_FAILURE;
+	memcpy(all, first, n_first * sizeof(*all));
+	memcpy(all + n_first, extra, n_extra * sizeof(*all));
+	_cleanup_free_ char *cmd = remote_command(base ? base : default_base, all, n_first + n_extra);
+	free(all);
+	if (!cmd)
+		return P2V_EXIT_FAILURE;
+	log_info("creating %s: %s", what, cmd);
+	int rc = ssh_conn_exec(c, cmd);
+	if (rc < 0)
+		return ssh_exit_status(rc);
+	char reply[4096];
+	rc = ssh_conn_finish(c, reply, sizeof(reply));
+	fputs(reply, stdout);
+	if (rc != 0) {
+		log_error("creating %s failed on the hypervisor (exit status %d)", what, rc);
+		return P2V_EXIT_REMOTE;
+	}
+	return P2V_EXIT_OK;
 }

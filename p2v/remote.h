@@ -14,4 +14,14 @@ char *shell_quote(const char *s);
  * quoted args. malloc'd, or NULL on allocation failure. */
 char *remote_command(const char *base, char *const *args, size_t n);
 
+struct ssh_conn;
+
+/* Run `base` (default_base when NULL) with first[0..n_first) and then the
+ * user's borrowed extra[0..n_extra) as quoted arguments on c, print its
+ * reply, and return the p2v exit status; what names the step in messages
+ * ("the container", "the VM"). */
+int remote_run_create(struct ssh_conn *c, const char *base, const char *default_base,
+		      char **first, size_t n_first, char *const *extra, size_t n_extra,
+		      const char *what);
+
 #endif
