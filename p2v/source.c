@@ -15,7 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
+
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,192 +41,6 @@ struct source_mounts {
 	char **missing;   /* fstab entries we meant to mount but could not */
 	size_t n_missing;
 };
-
-/* ---- fstab parsing ---------------------------------------------------- */
-
-void fstab_free(struct fstab_entry *e, size_t n)
-{
-	if (!e)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		free(e[i].spec);
-		free(e[i].file);
-		free(e[i].vfstype);
-		free(e[i].options);
-	}
-	free(e);
-}
-
-/* fstab(5) escapes blanks and backslashes in fields as \NNN octal. */
-static char *unescape(const char *s, size_t len)
-{
-	char *out = malloc(len + 1), *o = out;
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '\\' && i + 3 < len &&
-		    s[i + 1] >= '0' && s[i + 1] <= '3' &&
-		    s[i + 2] >= '0' && s[i + 2] <= '7' &&
-		    s[i + 3] >= '0' && s[i + 3] <= '7') {
-			int c = (s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0');
-			if (c != 0) {  /* \000 would cut the string: keep it literal */
-				*o++ = (char)c;
-				i += 3;
-				continue;
-			}
-		}
-		*o++ = s[i];
-	}
-	*o = '\0';
-	return out;
-}
-
-int fstab_parse(const char *text, struct fstab_entry **out)
-{
-	struct fstab_entry *v = NULL;
-	size_t n = 0, cap = 0;
-	unsigned lineno = 0;
-	*out = NULL;
-	for (const char *line = text; line && *line;) {
-		const char *eol = strchr(line, '\n');
-		size_t len = eol ? (size_t)(eol - line) : strlen(line);
-		const char *next = eol ? eol + 1 : NULL;
-		lineno++;
-		const char *f[4];
-		size_t flen[4];
-		int nf = 0, extra = 0;
-		const char *p = line, *end = line + len;
-		while (p < end) {
-			while (p < end && (*p == ' ' || *p == '\t' || *p == '\r'))
-				p++;
-			if (p == end)
-				break;
-			if (nf == 0 && *p == '#')
-				break;
-			const char *start = p;
-			while (p < end && *p != ' ' && *p != '\t' && *p != '\r')
-				p++;
-			if (nf < 4) {
-				f[nf] = start;
-				flen[nf] = (size_t)(p - start);
-				nf++;
-			} else {
-				extra++;
-			}
-		}
-		line = next;
-		if (nf == 0)
-			continue;  /* blank or comment */
-		if (nf < 4) {
-			log_warn("fstab line %u: %d field%s instead of at least 4, skipped",
-				 lineno, nf, nf == 1 ? "" : "s");
-			continue;
-		}
-		if (extra > 2)
-			log_warn("fstab line %u: more than 6 fields, extra ones ignored", lineno);
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			struct fstab_entry *nv = realloc(v, cap * sizeof(*v));
-			if (!nv)
-				goto oom;
-			v = nv;
-		}
-		struct fstab_entry *e = &v[n];
-		e->spec = unescape(f[0], flen[0]);
-		e->file = unescape(f[1], flen[1]);
-		e->vfstype = unescape(f[2], flen[2]);
-		e->options = unescape(f[3], flen[3]);
-		n++;
-		if (!e->spec || !e->file || !e->vfstype || !e->options)
-			goto oom;
-	}
-	*out = v;
-	return (int)n;
-oom:
-	log_error("parsing fstab: out of memory");
-	fstab_free(v, n);
-	return -ENOMEM;
-}
-
-/* Whether the comma-separated option list holds `opt` exactly. */
-static bool has_option(const char *options, const char *opt)
-{
-	size_t ol = strlen(opt);
-	for (const char *p = options; p && *p;) {
-		const char *c = strchr(p, ',');
-		size_t l = c ? (size_t)(c - p) : strlen(p);
-		if (l == ol && !strncmp(p, opt, ol))
-			return true;
-		p = c ? c + 1 : NULL;
-	}
-	return false;
-}
-
-static bool in_list(const char *s, const char *const *list)
-{
-	for (; *list; list++)
-		if (!strcmp(s, *list))
-			return true;
-	return false;
-}
-
-/* Why p2v does not mount this entry, or NULL when it does. */
-static const char *fstab_skip_reason(const struct fstab_entry *e)
-{
-	static const char *const network[] = {
-		"nfs", "nfs4", "cifs", "smbfs", "smb3", "sshfs", "glusterfs", "ceph",
-		"9p", "davfs", "afs", "ncpfs", "lustre", "gfs2", "ocfs2", "beegfs", NULL,
-	};
-	static const char *const pseudo[] = {
-		"proc", "sysfs", "tmpfs", "ramfs", "devpts", "devtmpfs", "securityfs",
-		"debugfs", "tracefs", "configfs", "pstore", "efivarfs", "bpf", "mqueue",
-		"hugetlbfs", "fusectl", "binfmt_misc", "autofs", "overlay", "rpc_pipefs",
-		"nfsd", "none", "bind", "rbind", "usbfs", "selinuxfs", NULL,
-	};
-	const char *t = e->vfstype;
-	if (!strcmp(t, "swap") || !strcmp(e->file, "swap"))
-		return "swap";
-	if (e->file[0] != '/')
-		return "not an absolute mount point";
-	const char *f = e->file;
-	while (*f == '/')
-		f++;
-	if (!*f)
-		return "the root filesystem";
-	if (in_list(t, network) || !strncmp(t, "fuse", 4) || has_option(e->options, "_netdev"))
-		return "a network or FUSE filesystem";
-	if (in_list(t, pseudo) || !strncmp(t, "cgroup", 6))
-		return "a pseudo filesystem";
-	if (has_option(e->options, "bind") || has_option(e->options, "rbind"))
-		return "a bind mount";
-	if (has_option(e->options, "loop"))
-		return "a loop-mounted image (the image file is archived)";
-	/* An automount entry is mounted on first access: part of the system. */
-	if (has_option(e->options, "noauto") && !has_option(e->options, "x-systemd.automount"))
-		return "noauto";
-	if (e->spec[0] != '/' && strncmp(e->spec, "UUID=", 5) && strncmp(e->spec, "LABEL=", 6) &&
-	    strncmp(e->spec, "PARTUUID=", 9) && strncmp(e->spec, "PARTLABEL=", 10))
-		return "not a local device";
-	return NULL;
-}
-
-int fstab_entry_is_local_fs(const struct fstab_entry *e)
-{
-	return fstab_skip_reason(e) == NULL;
-}
-
-const char *source_ro_options(const char *fstype)
-{
-	if (!fstype)
-		return "ro";
-	if (!strcmp(fstype, "ext3") || !strcmp(fstype, "ext4") || !strcmp(fstype, "ext4dev"))
-		return "ro,noload";
-	if (!strcmp(fstype, "xfs"))
-		return "ro,norecovery";
-	if (!strcmp(fstype, "btrfs"))
-		return "ro,nologreplay";
-	return "ro";
-}
 
 /* ---- mounting ----------------------------------------------------------- */
 
@@ -427,130 +241,11 @@ void source_unmount(struct source_mounts *m)
 	free(m);
 }
 
-static bool same_inode(int a, int b)
-{
-	struct stat x, y;
-	return fstat(a, &x) == 0 && fstat(b, &y) == 0 && x.st_dev == y.st_dev &&
-	       x.st_ino == y.st_ino;
-}
-
-/* What openat2(RESOLVE_IN_ROOT) does, for kernels before 5.6 (and valgrind):
- * walk the path one component at a time, restarting absolute symlinks at
- * the root and keeping ".." at the root from leaving it. The source is
- * mounted read-only, so nothing changes under the walk. */
-static int open_in_root_walk(int rootfd, const char *path, int flags)
-{
-	char *rest = strdup(path);
-	int cur = openat(rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC), links = 0, rc = 0;
-	if (!rest || cur < 0) {
-		rc = !rest ? -ENOMEM : -errno;
-		goto out;
-	}
-	char *p = rest;
-	while (*p) {
-		char *slash = strchr(p, '/');
-		if (slash)
-			*slash = '\0';
-		char *comp = p;
-		p = slash ? slash + 1 : p + strlen(p);
-		if (!*comp || !strcmp(comp, "."))
-			continue;
-		int next;
-		if (!strcmp(comp, "..")) {
-			if (same_inode(cur, rootfd))
-				continue;
-			next = openat(cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
-		} else {
-			next = openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		}
-		if (next < 0) {
-			rc = -errno;
-			goto out;
-		}
-		struct stat st;
-		if (fstat(next, &st) < 0) {
-			rc = -errno;
-			close(next);
-			goto out;
-		}
-		if (S_ISLNK(st.st_mode)) {
-			char target[PATH_MAX];
-			ssize_t l = readlinkat(next, "", target, sizeof(target) - 1);
-			close(next);
-			if (l < 0 || ++links > 40) {
-				rc = l < 0 ? -errno : -ELOOP;
-				goto out;
-			}
-			target[l] = '\0';
-			char *joined;
-			if (asprintf(&joined, "%s/%s", target, p) < 0) {
-				rc = -ENOMEM;
-				goto out;
-			}
-			free(rest);
-			rest = p = joined;
-			if (target[0] == '/') {
-				close(cur);
-				if ((cur = openat(rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
-					rc = -errno;
-					goto out;
-				}
-			}
-			continue;
-		}
-		if (*p && !S_ISDIR(st.st_mode)) {
-			close(next);
-			rc = -ENOTDIR;
-			goto out;
-		}
-		close(cur);
-		cur = next;
-	}
-	if (flags & O_PATH) {
-		struct stat st;
-		if ((flags & O_DIRECTORY) && (fstat(cur, &st) < 0 || !S_ISDIR(st.st_mode))) {
-			rc = -ENOTDIR;
-			goto out;
-		}
-		rc = cur;
-		cur = -1;
-		goto out;
-	}
-	char fdpath[64];
-	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", cur);
-	rc = open(fdpath, flags | O_CLOEXEC);
-	if (rc < 0)
-		rc = -errno;
-out:
-	if (cur >= 0)
-		close(cur);
-	free(rest);
-	return rc;
-}
-
-/* Open path below dirfd as if dirfd were "/": no symlink or ".." leads out. */
-static int openat2_in_root(int dirfd, const char *path, int flags)
-{
-	struct open_how how = {
-		.flags = (unsigned long long)(flags | O_CLOEXEC),
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-	if (fd < 0 && errno == ENOSYS)
-		return open_in_root_walk(dirfd, path, flags);
-	return fd < 0 ? -errno : (int)fd;
-}
-
-int source_open_in_root(int rootfd, const char *path, int flags)
-{
-	return openat2_in_root(rootfd, path, flags);
-}
-
 /* Read <root>/etc/fstab without following its symlinks out of the root.
  * 0 and *text, -ENOENT if there is none, or -errno after logging. */
 static int read_source_fstab(int rootfd, char **text)
 {
-	_cleanup_close_ int fd = openat2_in_root(rootfd, "etc/fstab",
+	_cleanup_close_ int fd = source_open_in_root(rootfd, "etc/fstab",
 						 O_RDONLY | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		if (fd != -ENOENT)
@@ -658,7 +353,7 @@ static int mount_entry(struct source_mounts *m, int rootfd, const struct fstab_e
 	_cleanup_free_ char *type = NULL;
 	int rc = probe_fs(dev, &type);
 	if (rc < 0) {
-		if (has_option(e->options, "nofail")) {
+		if (fstab_has_option(e->options, "nofail")) {
 			log_warn("fstab: skipping %s (nofail)", e->file);
 			return note_missing(m, e, "not a mountable filesystem");
 		}
@@ -674,7 +369,7 @@ static int mount_entry(struct source_mounts *m, int rootfd, const struct fstab_e
 	const char *rel = e->file;
 	while (*rel == '/')
 		rel++;
-	_cleanup_close_ int fd = openat2_in_root(rootfd, rel, O_PATH | O_DIRECTORY);
+	_cleanup_close_ int fd = source_open_in_root(rootfd, rel, O_PATH | O_DIRECTORY);
 	if (fd < 0) {
 		log_warn("fstab: mount point %s: %s on the source; continuing without %s", e->file,
 			 strerror(-fd), dev);
@@ -695,7 +390,7 @@ static int mount_entry(struct source_mounts *m, int rootfd, const struct fstab_e
 	}
 	_cleanup_free_ char *extra = btrfs_subvol_options(type, e->options);
 	if ((rc = mount_ro(dev, fdpath, type, e->file, extra)) < 0) {
-		if (has_option(e->options, "nofail")) {
+		if (fstab_has_option(e->options, "nofail")) {
 			log_warn("fstab: continuing without %s (nofail)", e->file);
 			return note_missing(m, e, "mount failed");
 		}

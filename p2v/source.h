@@ -6,30 +6,8 @@
 
 #include <stddef.h>
 
-struct fstab_entry {
-	char *spec;     /* UUID=…, LABEL=…, PARTUUID=…, /dev/… */
-	char *file;     /* mount point */
-	char *vfstype;
-	char *options;
-};
-
-/* Parse fstab text. Returns the number of entries (>= 0) in *out, or -errno.
- * Comments and blank lines are skipped; malformed lines are warned about. */
-int fstab_parse(const char *text, struct fstab_entry **out);
-void fstab_free(struct fstab_entry *e, size_t n);
-
-/* Whether p2v mounts this entry under the source root: a local, non-swap,
- * non-network, non-pseudo filesystem other than "/". */
-int fstab_entry_is_local_fs(const struct fstab_entry *e);
-
-/* Read-only mount options that never replay a journal for this fs type
- * ("ro,noload" for ext3/4, "ro,norecovery" for xfs, "ro" otherwise). */
-const char *source_ro_options(const char *fstype);
-
-/* Open path below the directory rootfd as if rootfd were "/": no symlink or
- * ".." leads out of it (openat2 RESOLVE_IN_ROOT, or a walk doing the same).
- * The descriptor, or -errno. */
-int source_open_in_root(int rootfd, const char *path, int flags);
+#include "fstab.h"
+#include "in_root.h"
 
 struct source_mounts;
 
