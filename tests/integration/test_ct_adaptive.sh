@@ -5,6 +5,11 @@
 # starts; the template must still arrive intact.
 if [ -z "${P2V_IN_NETNS:-}" ]; then
   command -v tc >/dev/null || { echo "no tc (iproute2)"; exit 77; }
+  # The namespace has no way out: build the cached Debian root out here.
+  : "${BUILD:=$(cd "$(dirname "$0")/../.." && pwd)/build}"
+  export BUILD
+  . "$(dirname "$0")/../lib/debian-root.sh"
+  debian_root_tarball minbase >/dev/null || { echo "FAIL: cannot build the Debian root"; exit 1; }
   ns=p2v-slow-$$
   ip netns add "$ns" || { echo "cannot make a network namespace"; exit 77; }
   trap 'ip netns del "$ns"' EXIT
