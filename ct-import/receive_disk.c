@@ -59,8 +59,11 @@ static int parse_hello(const uint8_t *buf, size_t len, const struct disk_receive
 	json_t *jfmt = json_object_get(root, "format");
 	json_t *jtarget = json_object_get(root, "target");
 	const char *fmt = o->format ? o->format : jfmt ? json_string_value(jfmt) : "qcow2";
-	const char *target = o->target_dev ? o->target_dev :
-			     jtarget && !json_is_null(jtarget) ? json_string_value(jtarget) : NULL;
+	/* Which device to overwrite is the receiver's own decision: a stream
+	 * may name one (p2v does, for the record) but only the same one that
+	 * --target-dev gives on our command line. */
+	const char *target = o->target_dev;
+	const char *wire_target = jtarget && !json_is_null(jtarget) ? json_string_value(jtarget) : NULL;
 	if (!name || !name_is_safe(name)) {
 		log_error("disk name '%s' is not allowed: use letters, digits, '.', '_', '-', '+'",
 			  name ? name : "(none)");
@@ -73,9 +76,11 @@ static int parse_hello(const uint8_t *buf, size_t len, const struct disk_receive
 		   strcmp(o->compress, "deflate")) {
 		log_error("unknown qcow2 compression '%s' (none, zstd or deflate)", o->compress);
 		rc = -EINVAL;
-	} else if (jtarget && !json_is_null(jtarget) && !o->target_dev &&
-		   (!target || target[0] != '/' || strlen(target) >= 4096)) {
-		log_error("the stream's target device is not an absolute path");
+	} else if (jtarget && !json_is_null(jtarget) &&
+		   (!wire_target || !o->target_dev || strcmp(wire_target, o->target_dev))) {
+		log_error("the stream names target device '%s'; ct-import writes onto a device only "
+			  "when its own --target-dev names the same one",
+			  wire_target ? wire_target : "(not a string)");
 	} else {
 		snprintf(h->name, sizeof(h->name), "%s", name);
 		h->size = (uint64_t)json_integer_value(size);

@@ -109,7 +109,7 @@ refused 4 "size 0" "size missing or out of range" "${M[@]}" --size 0 --hello-onl
 refused 4 "size over 64 TiB" "size missing or out of range" "${M[@]}" --size $(((64 << 40) + 512)) --hello-only
 refused 4 "unknown format" "unknown disk format" "${M[@]}" --format vmdk --hello-only
 refused 4 "path in the name" "is not allowed" --source "$T/mixed" --name ../../etc/x --hello-only
-refused 4 "relative target device" "not an absolute path" "${M[@]}" --target dev/sda --hello-only
+refused 4 "a device named by the stream alone" "writes onto a device only" "${M[@]}" --target /dev/sda --hello-only
 refused 1 "sender abort" "sender aborted" "${M[@]}" --abort
 refused 1 "qcow2 of a size in no whole sectors" "whole 512-byte sectors" "${M[@]}" --size $((SIZE + 1)) --hello-only
 refused 1 "unknown qcow2 compression" "unknown qcow2 compression" "${M[@]}" --hello-only -- --compress lzma
@@ -138,12 +138,12 @@ cmp -n $SIZE "$DEV" "$T/mixed" || fail "device content differs from the source"
 tail -c +$((SIZE + 1)) "$DEV" | cmp - "$T/dev.tail" || fail "bytes past the disk were changed"
 only "$ALL"
 
-step "the HELLO's target, with gaps only, and a size in no whole sectors"
+step "the HELLO's target agreeing with --target-dev, gaps only, a size in no whole sectors"
 head -c $((SIZE + 2 * 1024 * 1024)) /dev/urandom > "$T/dev2.img"
 DEV2=$(losetup -f --show "$T/dev2.img"); at_exit "losetup -d $DEV2"
 ODD=$((SIZE - 333))
 head -c $ODD "$T/mixed" > "$T/odd"
-$MK --source "$T/odd" --name d2 --target "$DEV2" | "$CTI" receive --import-dir "$D" >/dev/null
+$MK --source "$T/odd" --name d2 --target "$DEV2" | "$CTI" receive --import-dir "$D" --target-dev "$DEV2" >/dev/null
 cmp -n $ODD "$DEV2" "$T/odd" || fail "device content differs (odd size)"
 only "$ALL"
 echo "all disk receive checks passed"
