@@ -1,6 +1,7 @@
 /* p2v ct: archive a root filesystem losslessly and stream it to
  * `ct-import receive` on the hypervisor (or into a local file). */
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,11 +36,12 @@ enum {
 	OPT_C_CORES, OPT_C_BRIDGE, OPT_C_IP, OPT_C_GW, OPT_C_BACKEND, OPT_C_START,
 };
 
-static const struct opt_def ct_opts[] = {
-	{ "to", OPT_TO, "[USER@]HOST[:PORT]", "hypervisor to send to over SSH" },
-	{ "name", OPT_NAME, "NAME", "template name; the file becomes NAME.tar.zst (or .tar.gz)" },
-	{ "root", OPT_ROOT, "DIR", "archive this already-mounted root directory" },
-	{ "device", OPT_DEVICE, "DEV", "mount DEV read-only (no journal replay) with the filesystems its fstab lists, and archive that" },
+/* Also read by p2v run for its kernel command line keys. */
+const struct opt_def ct_opts[] = {
+	{ "to", OPT_TO, "[USER@]HOST[:PORT]", "hypervisor to send to over SSH", "p2v.server" },
+	{ "name", OPT_NAME, "NAME", "template name; the file becomes NAME.tar.zst (or .tar.gz)", "p2v.name" },
+	{ "root", OPT_ROOT, "DIR", "archive this already-mounted root directory", "p2v.root" },
+	{ "device", OPT_DEVICE, "DEV", "mount DEV read-only (no journal replay) with the filesystems its fstab lists, and archive that", "p2v.device" },
 	{ "output", OPT_OUTPUT, "FILE", "write the compressed tarball to FILE instead of sending it" },
 	SSH_OPT_DEFS,
 	{ "remote-import", OPT_REMOTE_IMPORT, "CMD", "remote command that receives the stream (default 'ct-import receive')" },
@@ -49,9 +51,9 @@ static const struct opt_def ct_opts[] = {
 	{ "exclude", OPT_EXCLUDE, "PATTERN", "leave out paths matching PATTERN (relative to the root; repeatable)" },
 	{ "force", OPT_FORCE, NULL, "with --output: replace an existing file" },
 	{ "progress", OPT_PROGRESS, "auto|json|none", "progress display (default auto: a line on a terminal)" },
-	{ "create", OPT_CREATE, NULL, "after a verified transfer, create the container with 'ct-import create-ct'" },
+	{ "create", OPT_CREATE, NULL, "after a verified transfer, create the container with 'ct-import create-ct'", "p2v.create" },
 	{ "remote-create", OPT_REMOTE_CREATE, "CMD", "remote command for --create (default 'ct-import create-ct')" },
-	{ "vmid", OPT_C_VMID, "N", "with --create: container ID (passed to create-ct)" },
+	{ "vmid", OPT_C_VMID, "N", "with --create: container ID (passed to create-ct)", "p2v.vmid" },
 	{ "hostname", OPT_C_HOSTNAME, "NAME", "with --create: container hostname" },
 	{ "storage", OPT_C_STORAGE, "STORAGE", "with --create: Proxmox storage for the root disk" },
 	{ "disk-gb", OPT_C_DISK_GB, "N", "with --create: root disk size in GiB" },
@@ -152,7 +154,7 @@ static int ct_sink_write(void *ctx, const void *buf, size_t len)
 {
 	struct ct_sink *s = ctx;
 	if (p2v_interrupted) {
-		log_error("p2v_interrupted by signal %d", (int)p2v_interrupted);
+		log_error("interrupted by signal %d", (int)p2v_interrupted);
 		return -EINTR;
 	}
 	if (s->stream)
@@ -188,11 +190,13 @@ static uint64_t used_bytes_estimate(const char *root)
 static char *hello_json(const struct ct_args *a, const char *root)
 {
 	char host[256] = "";
-	_cleanup_free_ char *etc_hostname = NULL;
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/etc/hostname", root);
-	if (read_file(path, 255, &etc_hostname, NULL) == 0)
-		snprintf(host, sizeof(host), "%.*s", (int)strcspn(etc_hostname, "\r\n"), etc_hostname);
+	/* The source's own etc/hostname: a symlink in it must not lead to the
+	 * rescue system's. */
+	_cleanup_close_ int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int fd = rootfd < 0 ? -1 : source_open_in_root(rootfd, "etc/hostname",
+								       O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read_full(fd, host, sizeof(host) - 1);
+	host[n > 0 ? strcspn(host, "\r\n") : 0] = '\0';
 	json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:{s:s, s:s}}",
 			      "version", STREAM_VERSION, "kind", "template", "name", a->name,
 			      "compression", a->tar.compression == TAR_ZSTD ? "zstd" : "gzip",
