@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +67,18 @@ static void print_flag(FILE *f, const struct opt_def *d, const char *sep)
 	fprintf(f, "--%s%s%s", d->name, d->arg ? sep : "", d->arg ? d->arg : "");
 }
 
+/* " (kernel: p2v.name)": where the option's kernel command line key is
+ * documented, --help and the man page alike. */
+static void print_cmdline_key(FILE *f, const struct opt_def *d)
+{
+	if (!d->cmdline)
+		return;
+	size_t len = strlen(d->cmdline);
+	bool list = len && d->cmdline[len - 1] == ',';
+	fprintf(f, " (kernel: %.*s%s)", (int)(list ? len - 1 : len), d->cmdline,
+		list ? "=A,B,..." : "");
+}
+
 void opt_print_help(FILE *f, const char *usage, const char *summary, const struct opt_def *defs)
 {
 	fprintf(f, "Usage: %s\n\n%s\n\nOptions:\n", usage, summary);
@@ -76,7 +89,9 @@ void opt_print_help(FILE *f, const char *usage, const char *summary, const struc
 			continue;
 		print_flag(m, d, " ");
 		fclose(m);
-		fprintf(f, "  %-30s  %s\n", flag, d->help);
+		fprintf(f, "  %-30s  %s", flag, d->help);
+		print_cmdline_key(f, d);
+		fputc('\n', f);
 	}
 }
 
@@ -89,6 +104,8 @@ void opt_print_man(FILE *f, const struct opt_def *defs)
 		fprintf(f, "\\fB\\-\\-%s\\fR", d->name);
 		if (d->arg)
 			fprintf(f, " \\fI%s\\fR", d->arg);
-		fprintf(f, "\n%s\n", d->help);
+		fprintf(f, "\n%s", d->help);
+		print_cmdline_key(f, d);
+		fputc('\n', f);
 	}
 }

@@ -5,11 +5,19 @@
 
 #include <stdio.h>
 
+/* Tables list entries positionally and most leave the trailing cmdline
+ * field out (zero); -Wextra would reject every such line. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
 struct opt_def {
 	const char *name;   /* long name without "--" */
 	int key;            /* what the handler receives: a short letter or >= 256 */
 	const char *arg;    /* argument name shown in help; NULL for a flag */
 	const char *help;   /* one sentence */
+	/* Kernel command line key that `p2v run` maps to this option
+	 * ("p2v.name"), or NULL. A trailing ',' marks a list: "p2v.disks,"
+	 * takes A,B,C and gives the option once per item. */
+	const char *cmdline;
 };
 
 /* The handler returns 0, or a negative error to stop parsing. */

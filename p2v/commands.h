@@ -3,6 +3,8 @@
 #ifndef P2V_COMMANDS_H
 #define P2V_COMMANDS_H
 
+#include "options.h"
+
 /* Exit statuses shared by every command. */
 enum {
 	P2V_EXIT_OK = 0,
@@ -19,5 +21,11 @@ int cmd_check(int argc, char **argv);
 int cmd_disk(int argc, char **argv);
 int cmd_inventory(int argc, char **argv);
 int cmd_fakeraid(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+
+/* The option tables of p2v ct and p2v disk: p2v run maps kernel command
+ * line keys through them. */
+extern const struct opt_def ct_opts[];
+extern const struct opt_def disk_opts[];
 
 #endif

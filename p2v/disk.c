@@ -42,11 +42,12 @@ enum {
 	OPT_C_BACKEND, OPT_C_DRY_RUN,
 };
 
-static const struct opt_def disk_opts[] = {
-	{ "to", OPT_TO, "[USER@]HOST[:PORT]", "hypervisor to send to over SSH" },
-	{ "name", OPT_NAME, "NAME", "VM name; disks become NAME (one disk) or NAME-disk0, NAME-disk1 …" },
-	{ "disk", OPT_DISK, "DEV", "image this disk (repeatable; default: every fixed disk except the boot medium; an image file is accepted)" },
-	{ "format", OPT_FORMAT, "qcow2|raw", "what the hypervisor writes (default qcow2)" },
+/* Also read by p2v run for its kernel command line keys. */
+const struct opt_def disk_opts[] = {
+	{ "to", OPT_TO, "[USER@]HOST[:PORT]", "hypervisor to send to over SSH", "p2v.server" },
+	{ "name", OPT_NAME, "NAME", "VM name; disks become NAME (one disk) or NAME-disk0, NAME-disk1 …", "p2v.name" },
+	{ "disk", OPT_DISK, "DEV", "image this disk (repeatable; default: every fixed disk except the boot medium; an image file is accepted)", "p2v.disks," },
+	{ "format", OPT_FORMAT, "qcow2|raw", "what the hypervisor writes (default qcow2)", "p2v.format" },
 	{ "target-dev", OPT_TARGET_DEV, "PATH", "write the (single) disk onto this block device or LV on the hypervisor" },
 	{ "no-skip-free", OPT_NO_SKIP_FREE, NULL, "send free blocks too (everything but zeros): a byte-exact copy" },
 	{ "level", OPT_LEVEL, "N", "zstd level per 1 MiB chunk (0 none, 1-19; default 1)" },
@@ -55,9 +56,9 @@ static const struct opt_def disk_opts[] = {
 	SSH_OPT_DEFS,
 	{ "remote-import", OPT_REMOTE_IMPORT, "CMD", "remote command that receives each disk (default 'ct-import receive')" },
 	{ "progress", OPT_PROGRESS, "auto|json|none", "progress display (default auto: a line on a terminal)" },
-	{ "create", OPT_CREATE, NULL, "after every disk is verified, create the VM with 'ct-import create-vm'" },
+	{ "create", OPT_CREATE, NULL, "after every disk is verified, create the VM with 'ct-import create-vm'", "p2v.create" },
 	{ "remote-create", OPT_REMOTE_CREATE, "CMD", "remote command for --create (default 'ct-import create-vm')" },
-	{ "vmid", OPT_C_VMID, "N", "with --create: VM ID" },
+	{ "vmid", OPT_C_VMID, "N", "with --create: VM ID", "p2v.vmid" },
 	{ "memory", OPT_C_MEMORY, "MB", "with --create: memory in MiB" },
 	{ "cores", OPT_C_CORES, "N", "with --create: CPU cores" },
 	{ "bridge", OPT_C_BRIDGE, "BR", "with --create: bridge for the network card" },

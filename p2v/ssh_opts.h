@@ -16,10 +16,10 @@ enum {
 
 /* Entries for a command's struct opt_def table. */
 #define SSH_OPT_DEFS \
-	{ "identity", 'i', "FILE", "SSH private key to log in with" }, \
+	{ "identity", 'i', "FILE", "SSH private key to log in with", "p2v.identity" }, \
 	{ "password-file", SSH_OPT_PASSWORD_FILE, "FILE", "log in with the password on FILE's first line" }, \
-	{ "hostkey", SSH_OPT_HOSTKEY, "SHA256:...", "accept only the host key with this fingerprint" }, \
-	{ "accept-new-hostkey", SSH_OPT_ACCEPT_NEW, NULL, "accept and record a host key not yet known (a changed key is always refused)" }, \
+	{ "hostkey", SSH_OPT_HOSTKEY, "SHA256:...", "accept only the host key with this fingerprint", "p2v.hostkey" }, \
+	{ "accept-new-hostkey", SSH_OPT_ACCEPT_NEW, NULL, "accept and record a host key not yet known (a changed key is always refused)", "p2v.accept_new_hostkey" }, \
 	{ "known-hosts", SSH_OPT_KNOWN_HOSTS, "FILE", "known_hosts file (default ~/.ssh/known_hosts)" }
 
 /* Store an SSH option: 1 when key was one, 0 when it is the command's own. */
