@@ -57,6 +57,9 @@ $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(P2V_A) $(CTI_A) $(LIB_A) $(SAN_OB
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+# The qcow2 unit test judges images with the reader it shares with fuzz_qcow2.
+$(BUILD)/tests/test_qcow2: $(call obj,tests/tools/qcow2_read.c)
+
 deps:
 	@sh scripts/deps.sh
 
@@ -86,3 +89,45 @@ install: $(BINS)
 
 clean:
 	rm -rf build build-asan
+
+# libFuzzer harnesses (tests/fuzz/fuzz_*.c, clang with ASan + UBSan): the
+# sources are built again into $(FUZZ_BUILD) with coverage instrumentation.
+# `make fuzz` runs each target FUZZ_SECONDS on its corpus (new inputs are
+# kept there; crashes go to $(FUZZ_BUILD)/crashes/); `make fuzz-regress`
+# replays every corpus and saved crash file once.
+FUZZ_CC      ?= clang
+FUZZ_BUILD   := build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+		-fno-sanitize-recover=undefined
+FUZZ_NAMES   := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS    := $(addprefix $(FUZZ_BUILD)/,$(FUZZ_NAMES))
+# Of p2v only what the harnesses use (the whole of it does not build with clang yet).
+FUZZ_LIBS    := $(FUZZ_BUILD)/obj/p2v/fstab.o $(FUZZ_BUILD)/libctimport.a $(FUZZ_BUILD)/libcommon.a
+FUZZ_OPTS    := -close_fd_mask=3 -rss_limit_mb=2048 -timeout=30
+.PHONY: fuzz-build fuzz-regress
+
+fuzz-build:
+	@CFLAGS='$(FUZZ_CFLAGS)' $(MAKE) --no-print-directory CC=$(FUZZ_CC) BUILD=$(FUZZ_BUILD) $(FUZZ_LIBS)
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/tools/qcow2_read.c $(wildcard tests/fuzz/*.h tests/tools/*.h) $(FUZZ_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
+	  -Ilib -Ip2v -Ict-import -o $@ $(filter %.c,$^) $(FUZZ_LIBS) -Wl,--as-needed $(LDLIBS)
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_NAMES); do \
+	  mkdir -p tests/fuzz/corpus/$$t $(FUZZ_BUILD)/crashes/$$t; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  $(FUZZ_BUILD)/$$t $(FUZZ_OPTS) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_BUILD)/crashes/$$t/ tests/fuzz/corpus/$$t || exit 1; \
+	done
+
+fuzz-regress: fuzz-build
+	@for t in $(FUZZ_NAMES); do \
+	  dirs=$$(ls -d tests/fuzz/corpus/$$t tests/fuzz/crashes/$$t 2>/dev/null); \
+	  [ -n "$$dirs" ] || continue; \
+	  echo "fuzz-regress: $$t ($$(find $$dirs -type f | wc -l) inputs)"; \
+	  $(FUZZ_BUILD)/$$t $(FUZZ_OPTS) -runs=0 $$dirs >$(FUZZ_BUILD)/$$t.regress.log 2>&1 || \
+	    { tail -50 $(FUZZ_BUILD)/$$t.regress.log; exit 1; }; \
+	done

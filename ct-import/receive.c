@@ -13,6 +13,7 @@
 #include "config.h"
 #include "log.h"
 #include "options.h"
+#include "receive.h"
 #include "receive_disk.h"
 #include "stream.h"
 #include "util.h"
@@ -160,19 +161,19 @@ static int receive_body(int in, struct atomic_file *f, uint8_t *buf, uint64_t *t
 }
 
 /* A disk stream: its own receiver, the same reply line. */
-static int receive_disk_reply(uint8_t *buf, size_t len, const struct receive_args *a,
-			      const struct cti_config *cfg)
+static int receive_disk_reply(int in, FILE *reply, uint8_t *buf, size_t len,
+			      const struct receive_stream_opts *ro, const struct cti_config *cfg)
 {
-	struct disk_receive_opts o = { .import_dir = cfg->import_dir, .target_dev = a->target_dev,
-				       .format = a->format, .compress = a->compress };
+	struct disk_receive_opts o = { .import_dir = cfg->import_dir, .target_dev = ro->target_dev,
+				       .format = ro->format, .compress = ro->compress };
 	struct disk_receive_result res = { 0 };
-	int rc = receive_disk(STDIN_FILENO, buf, len, buf, &o, &res);
+	int rc = receive_disk(in, buf, len, buf, &o, &res);
 	if (rc < 0)
 		return rc;
 	char hex[2 * SHA256_LEN + 1];
 	sha256_hex(res.digest, hex);
 	log_info("stored %s (sha256 %s)", res.path, hex);
-	printf("OK %s %llu %s\n", res.path, (unsigned long long)res.size, hex);
+	fprintf(reply, "OK %s %llu %s\n", res.path, (unsigned long long)res.size, hex);
 	free(res.path);
 	return 0;
 }
@@ -192,6 +193,57 @@ static void store_inventory(const char *cache_dir, const char *name, const char 
 		log_warn("could not store the source's inventory in %s/.p2v: create-ct will use its own defaults",
 			 cache_dir);
 	atomic_file_discard(&f);
+}
+
+int receive_stream(int in, FILE *reply, const struct cti_config *cfg,
+		   const struct receive_stream_opts *o)
+{
+	int rc;
+	_cleanup_free_ uint8_t *buf = malloc(STREAM_MAX_DATA);
+	struct atomic_file f = { .fd = -1, .dirfd = -1 };
+	struct template_hello hello = { 0 };
+	struct frame_header h;
+	uint64_t total = 0;
+	uint8_t digest[SHA256_LEN];
+	if (!buf) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if ((rc = stream_read_preamble(in)) < 0)
+		goto out;
+	rc = stream_read_frame(in, &h, buf, STREAM_MAX_DATA);
+	if (rc <= 0 || h.type != FRAME_HELLO) {
+		if (rc >= 0)
+			log_error("the stream does not start with a header frame");
+		rc = -EPROTO;
+		goto out;
+	}
+	if (hello_is_disk(buf, h.length)) {
+		rc = receive_disk_reply(in, reply, buf, h.length, o, cfg);
+		goto out;
+	}
+	if ((rc = parse_hello(buf, h.length, &hello)) < 0)
+		goto out;
+	char final[200];
+	snprintf(final, sizeof(final), "%s%s", hello.name, hello.extension);
+	if ((rc = atomic_file_open(&f, cfg->cache_dir, final, o->force)) < 0)
+		goto out;
+	log_info("receiving template %s into %s", final, cfg->cache_dir);
+	if ((rc = receive_body(in, &f, buf, &total, digest)) < 0)
+		goto out;
+	if ((rc = atomic_file_commit(&f, o->force)) < 0)
+		goto out;
+	if (hello.inventory)
+		store_inventory(cfg->cache_dir, hello.name, hello.inventory);
+	char hex[2 * SHA256_LEN + 1], size[32];
+	sha256_hex(digest, hex);
+	log_info("stored %s/%s (%s, sha256 %s)", cfg->cache_dir, final,
+		 format_bytes(total, size, sizeof(size)), hex);
+	fprintf(reply, "OK %s/%s %llu %s\n", cfg->cache_dir, final, (unsigned long long)total, hex);
+out:
+	free(hello.inventory);
+	atomic_file_discard(&f);
+	return rc;
 }
 
 static int exit_code_for(int rc)
@@ -230,51 +282,9 @@ int cmd_receive(int argc, char **argv)
 		return CTI_EXIT_USAGE;
 	}
 
-	int rc;
-	_cleanup_free_ uint8_t *buf = malloc(STREAM_MAX_DATA);
-	struct atomic_file f = { .fd = -1, .dirfd = -1 };
-	struct template_hello hello = { 0 };
-	struct frame_header h;
-	uint64_t total = 0;
-	uint8_t digest[SHA256_LEN];
-	if (!buf) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	if ((rc = stream_read_preamble(STDIN_FILENO)) < 0)
-		goto out;
-	rc = stream_read_frame(STDIN_FILENO, &h, buf, STREAM_MAX_DATA);
-	if (rc <= 0 || h.type != FRAME_HELLO) {
-		if (rc >= 0)
-			log_error("the stream does not start with a header frame");
-		rc = -EPROTO;
-		goto out;
-	}
-	if (hello_is_disk(buf, h.length)) {
-		rc = receive_disk_reply(buf, h.length, &a, &cfg);
-		goto out;
-	}
-	if ((rc = parse_hello(buf, h.length, &hello)) < 0)
-		goto out;
-	char final[200];
-	snprintf(final, sizeof(final), "%s%s", hello.name, hello.extension);
-	if ((rc = atomic_file_open(&f, cfg.cache_dir, final, a.force)) < 0)
-		goto out;
-	log_info("receiving template %s into %s", final, cfg.cache_dir);
-	if ((rc = receive_body(STDIN_FILENO, &f, buf, &total, digest)) < 0)
-		goto out;
-	if ((rc = atomic_file_commit(&f, a.force)) < 0)
-		goto out;
-	if (hello.inventory)
-		store_inventory(cfg.cache_dir, hello.name, hello.inventory);
-	char hex[2 * SHA256_LEN + 1], size[32];
-	sha256_hex(digest, hex);
-	log_info("stored %s/%s (%s, sha256 %s)", cfg.cache_dir, final,
-		 format_bytes(total, size, sizeof(size)), hex);
-	printf("OK %s/%s %llu %s\n", cfg.cache_dir, final, (unsigned long long)total, hex);
-out:
-	free(hello.inventory);
-	atomic_file_discard(&f);
+	struct receive_stream_opts o = { .target_dev = a.target_dev, .format = a.format,
+				  .compress = a.compress, .force = a.force };
+	int rc = receive_stream(STDIN_FILENO, stdout, &cfg, &o);
 	cti_config_free(&cfg);
 	if (rc < 0) {
 		printf("ERR %s\n", strerror(-rc));

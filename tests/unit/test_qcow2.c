@@ -1,6 +1,7 @@
 /* The qcow2 writer: entry bit layouts, header fields, refusals, and images
- * read back by a small independent reader that follows L1/L2, inflates
- * compressed clusters and recounts every host cluster's references. */
+ * read back by a small independent reader (tests/tools/qcow2_read.c) that
+ * follows L1/L2, inflates compressed clusters and recounts every host
+ * cluster's references. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -12,11 +13,10 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include "qcow2.h"
 #include "util.h"
+#include "../tools/qcow2_read.h"
 
 #define CS QCOW2_CLUSTER_SIZE
 
@@ -137,54 +137,26 @@ static void check_header(const uint8_t *h, enum qcow2_compression comp)
 		assert_int_equal(h[i], 0);
 }
 
-/* Read guest cluster g into out through L1/L2; counts references. */
-static void read_cluster(int fd, const uint8_t *h, uint64_t g, uint8_t *out,
-			 uint16_t *refs, size_t nrefs)
+/* Each guest cluster as the reader sees it against the pieces written. */
+static int check_cluster(void *ctx, uint64_t g, const uint8_t *c)
 {
-	memset(out, 0, CS);
-	uint64_t l1e = get_be64(h + 40) + (g >> 13) * 8;
-	uint64_t l1 = 0;
-	assert_true(pread(fd, &l1, 8, (off_t)l1e) == 8);
-	l1 = be64toh(l1);
-	if (!l1)
-		return;
-	uint64_t l2e = 0;
-	assert_true(pread(fd, &l2e, 8, (off_t)((l1 & ~(1ull << 63)) + (g & 8191) * 8)) == 8);
-	l2e = be64toh(l2e);
-	if (!l2e)
-		return;
-	if (l2e & (1ull << 62)) {
-		assert_false(l2e & (1ull << 63));
-		uint64_t off = l2e & ((1ull << 54) - 1);
-		size_t csize = (((l2e >> 54) & 0xff) + 1) * 512 - (off & 511);
-		uint8_t *c = read_at(fd, off, csize);
-		for (uint64_t k = off / CS; k <= (off + csize - 1) / CS; k++)
-			assert_true(k < nrefs), refs[k]++;
-		if (get_be64(h + 72) & 8) {
-			ZSTD_DCtx *d = ZSTD_createDCtx();
-			ZSTD_inBuffer in = { c, csize, 0 };
-			ZSTD_outBuffer o = { out, CS, 0 };
-			while (o.pos < o.size)
-				assert_false(ZSTD_isError(ZSTD_decompressStream(d, &o, &in)));
-			ZSTD_freeDCtx(d);
-		} else {
-			z_stream z = { 0 };
-			assert_int_equal(inflateInit2(&z, -12), Z_OK);
-			z.next_in = c, z.avail_in = (uInt)csize;
-			z.next_out = out, z.avail_out = CS;
-			int r = inflate(&z, Z_FINISH);
-			assert_true(r == Z_STREAM_END || (r == Z_BUF_ERROR && z.avail_out == 0));
-			assert_int_equal(z.avail_out, 0);
-			inflateEnd(&z);
-		}
-		free(c);
-	} else {
-		assert_true(l2e & (1ull << 63));   /* refcount 1: "copied" */
-		uint64_t off = l2e & 0x00fffffffffffe00ull;
-		assert_true(off % CS == 0 && off / CS < nrefs);
-		refs[off / CS]++;
-		assert_true(pread(fd, out, CS, (off_t)off) == CS);
+	(void)ctx;
+	uint64_t base = g * CS;
+	bool touched = false;
+	for (size_t i = 0; i < ARRAY_SIZE(pieces); i++)
+		touched |= pieces[i].off < base + CS && pieces[i].off + pieces[i].len > base;
+	if (!touched) {         /* most of the disk: must read as zeros */
+		if (c && !(c[0] == 0 && memcmp(c, c + 1, CS - 1) == 0))
+			fail_msg("untouched cluster %llu is not zeros", (unsigned long long)g);
+		return 0;
 	}
+	for (size_t j = 0; j < CS && base + j < VSIZE; j++) {
+		uint8_t got = c ? c[j] : 0;
+		if (got != expected(base + j))
+			fail_msg("byte %llu: %u != %u", (unsigned long long)(base + j),
+				 got, expected(base + j));
+	}
+	return 0;
 }
 
 static void roundtrip(enum qcow2_compression comp)
@@ -200,57 +172,15 @@ static void roundtrip(enum qcow2_compression comp)
 		assert_true(st.compressed_clusters == 0);
 	uint8_t *h = read_at(fd, 0, CS);
 	check_header(h, comp);
-
-	size_t nrefs = (size_t)(fsize / CS);
-	uint16_t *refs = calloc(nrefs, sizeof(*refs));
-	refs[0]++;                                      /* header */
-	for (uint64_t i = 0; i < 4; i++) {              /* L1 (one cluster), L2s */
-		uint64_t e = get_be64(h + 40);
-		uint64_t l1 = 0;
-		assert_true(pread(fd, &l1, 8, (off_t)(e + i * 8)) == 8);
-		l1 = be64toh(l1);
-		if (l1) {
-			assert_true(l1 & (1ull << 63));
-			refs[(l1 & ~(1ull << 63)) / CS]++;
-		}
-	}
-	refs[get_be64(h + 40) / CS]++;
-	uint8_t *c = malloc(CS);
-	for (uint64_t g = 0; g < (VSIZE + CS - 1) / CS; g++) {
-		read_cluster(fd, h, g, c, refs, nrefs);
-		uint64_t base = g * CS;
-		bool touched = false;
-		for (size_t i = 0; i < ARRAY_SIZE(pieces); i++)
-			touched |= pieces[i].off < base + CS && pieces[i].off + pieces[i].len > base;
-		if (!touched) {         /* most of the disk: must read as zeros */
-			assert_true(c[0] == 0 && memcmp(c, c + 1, CS - 1) == 0);
-			continue;
-		}
-		for (size_t j = 0; j < CS && base + j < VSIZE; j++) {
-			if (c[j] != expected(base + j))
-				fail_msg("byte %llu: %u != %u", (unsigned long long)(base + j),
-					 c[j], expected(base + j));
-		}
-	}
-	/* The refcount table (one cluster) and its blocks. */
-	uint64_t rt = get_be64(h + 48);
-	refs[rt / CS]++;
-	uint8_t *tbl = read_at(fd, rt, CS);
-	uint64_t covered = 0;
-	for (size_t i = 0; i < CS / 8 && get_be64(tbl + 8 * i); i++, covered += CS / 2)
-		refs[get_be64(tbl + 8 * i) / CS]++;
-	assert_true(covered >= nrefs);
-	for (size_t k = 0; k < nrefs; k++) {
-		uint64_t blk = get_be64(tbl + 8 * (k / (CS / 2)));
-		uint8_t b[2];
-		assert_true(pread(fd, b, 2, (off_t)(blk + (k % (CS / 2)) * 2)) == 2);
-		if (refs[k] != (b[0] << 8 | b[1]))
-			fail_msg("cluster %zu: %u references, refcount %u", k, refs[k], b[0] << 8 | b[1]);
-	}
-	free(tbl);
-	free(c);
-	free(refs);
 	free(h);
+
+	/* Content through L1/L2, then every host cluster's refcount. */
+	struct qcow2_image im;
+	if (qcow2_read_open(&im, fd) < 0)
+		fail_msg("%s", im.err);
+	if (qcow2_read_all(&im, check_cluster, NULL) != 0)
+		fail_msg("%s", im.err);
+	qcow2_read_close(&im);
 	close(fd);
 }
 
