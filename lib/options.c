@@ -75,8 +75,11 @@ static void print_cmdline_key(FILE *f, const struct opt_def *d)
 		return;
 	size_t len = strlen(d->cmdline);
 	bool list = len && d->cmdline[len - 1] == ',';
-	fprintf(f, " (kernel: %.*s%s)", (int)(list ? len - 1 : len), d->cmdline,
-		list ? "=A,B,..." : "");
+	const char *item = d->arg ? d->arg : "ITEM";
+	fprintf(f, " (kernel: %.*s", (int)(list ? len - 1 : len), d->cmdline);
+	if (list)
+		fprintf(f, "=%s,%s,...", item, item);
+	fputc(')', f);
 }
 
 void opt_print_help(FILE *f, const char *usage, const char *summary, const struct opt_def *defs)

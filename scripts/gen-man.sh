@@ -6,11 +6,12 @@ set -eu
 bin=${1:-build/bin}; out=${2:-doc/man}
 here=$(cd "$(dirname "$0")" && pwd)
 
-# Options section of one command, as .TP paragraphs.
+# Options section of one command, and any list after it, as .TP paragraphs.
 options() {
   "$bin/$1" "$2" --help | awk '
     /^Options:/ { on = 1; next }
-    on && /^  -/ {
+    on && /^[A-Z].*:$/ { printf ".PP\n%s\n", $0; next }   # a further list (p2v run: kernel keys)
+    on && /^  [-a-z]/ {
       line = substr($0, 3)
       split(line, part, /   */)   # flag and text are two or more spaces apart
       flag = part[1]; text = substr(line, index(line, "  ") ); sub(/^ +/, "", text)
