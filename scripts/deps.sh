@@ -5,7 +5,7 @@ set -eu
 
 BUILD="build-essential pkg-config libarchive-dev libssh-dev libblkid-dev
   libdevmapper-dev libparted-dev libcmocka-dev libzstd-dev libssl-dev
-  libjansson-dev libacl1-dev libext2fs-dev zlib1g-dev"
+  libjansson-dev libacl1-dev libext2fs-dev zlib1g-dev clang libclang-rt-14-dev"
 TEST="openssh-server openssh-client lxc mmdebstrap debian-archive-keyring
   libarchive-tools tar zstd pigz gzip attr acl libcap2-bin e2fsprogs
   qemu-utils partclone util-linux time procps iproute2 file bc python3 xfsprogs

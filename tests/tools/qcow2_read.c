@@ -87,7 +87,11 @@ int qcow2_read_open(struct qcow2_image *im, int fd)
 		return fail(im, "unaligned L1 or refcount table");
 	im->nrefs = im->file_size / CS;
 	im->refs = calloc(im->nrefs, sizeof(*im->refs));
-	return im->refs ? 0 : fail(im, "out of memory");
+	im->l1 = malloc((size_t)im->l1_size * 8 + 1);
+	im->l2 = malloc(CS);
+	if (!im->refs || !im->l1 || !im->l2)
+		return fail(im, "out of memory");
+	return read_exact(im, im->l1, (size_t)im->l1_size * 8, im->l1_offset);
 }
 
 static int inflate_cluster(struct qcow2_image *im, const uint8_t *c, size_t len, uint8_t *out)
@@ -123,20 +127,20 @@ static int inflate_cluster(struct qcow2_image *im, const uint8_t *c, size_t len,
 /* Guest cluster g into out; 1 when unallocated, 0 when read, -1 on error. */
 static int read_cluster(struct qcow2_image *im, uint64_t g, uint8_t *out)
 {
-	uint8_t e[8];
 	if (g >> 13 >= im->l1_size)
 		return fail(im, "guest cluster %llu beyond the L1 table", (unsigned long long)g);
-	if (read_exact(im, e, 8, im->l1_offset + (g >> 13) * 8) < 0)
-		return -1;
-	uint64_t l1 = be(e, 8);
+	uint64_t l1 = be(im->l1 + (g >> 13) * 8, 8);
 	if (!l1)
 		return 1;
 	if (!(l1 & COPIED) || (l1 & ~COPIED) % CS)
 		return fail(im, "L1 entry %llu is %llx", (unsigned long long)(g >> 13),
 			    (unsigned long long)l1);
-	if (read_exact(im, e, 8, (l1 & ~COPIED) + (g & 8191) * 8) < 0)
-		return -1;
-	uint64_t l2 = be(e, 8);
+	if (im->l2_offset != (l1 & ~COPIED)) {
+		if (read_exact(im, im->l2, CS, l1 & ~COPIED) < 0)
+			return -1;
+		im->l2_offset = l1 & ~COPIED;
+	}
+	uint64_t l2 = be(im->l2 + (g & 8191) * 8, 8);
 	if (!l2)
 		return 1;
 	if (l2 & COMPRESSED) {
@@ -221,5 +225,8 @@ int qcow2_read_all(struct qcow2_image *im, qcow2_cluster_fn fn, void *ctx)
 void qcow2_read_close(struct qcow2_image *im)
 {
 	free(im->refs);
+	free(im->l1);
+	free(im->l2);
 	im->refs = NULL;
+	im->l1 = im->l2 = NULL;
 }

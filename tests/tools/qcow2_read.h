@@ -21,6 +21,9 @@ struct qcow2_image {
 	uint32_t l1_size;
 	uint64_t rt_offset;       /* refcount table */
 	uint32_t rt_clusters;
+	uint8_t *l1;              /* the L1 table */
+	uint8_t *l2;              /* the L2 table last read, at l2_offset */
+	uint64_t l2_offset;
 	uint16_t *refs;           /* references counted so far, per host cluster */
 	size_t nrefs;
 	char err[256];            /* why the last call failed */
