@@ -446,10 +446,11 @@ int netcfg_parse_ifcfg(const char *file_name, const char *text, struct net_confi
 	}
 	if (!gw)
 		gw = shell_value(text, "GATEWAY0");
-	const char *name = dev;
+	/* An empty DEVICE= names nothing: fall back to the file name as when absent. */
+	const char *name = dev && *dev ? dev : NULL;
 	if (!name && file_name)
 		name = strncmp(file_name, "ifcfg-", 6) ? file_name : file_name + 6;
-	if (!name || !strcmp(name, "lo"))
+	if (!name || !*name || !strcmp(name, "lo"))
 		return 0;
 	/* An interface that is not brought up at boot is not the primary one. */
 	if (onboot && !truthy(onboot))
@@ -515,8 +516,9 @@ int netcfg_parse_nmconnection(const char *text, struct net_config *out)
 	}
 	if (rc < 0)
 		return rc;
-	const char *name = ifname ? ifname : id;
-	if (!name || (type && !strcmp(type, "loopback")) || !strcmp(name, "lo"))
+	/* An empty interface-name binds no interface: as if it were absent. */
+	const char *name = ifname && *ifname ? ifname : id;
+	if (!name || !*name || (type && !strcmp(type, "loopback")) || !strcmp(name, "lo"))
 		return 0;
 	if (!(out->iface = strdup(name)))
 		return -ENOMEM;
