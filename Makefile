@@ -59,6 +59,7 @@ $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(P2V_A) $(CTI_A) $(LIB_A) $(SAN_OB
 
 # The qcow2 unit test judges images with the reader it shares with fuzz_qcow2.
 $(BUILD)/tests/test_qcow2: $(call obj,tests/tools/qcow2_read.c)
+$(call obj,tests/unit/test_qcow2.c tests/tools/qcow2_read.c): tests/tools/qcow2_read.h
 
 deps:
 	@sh scripts/deps.sh

@@ -46,3 +46,10 @@ fi
 # The aborted harness leaves its sandbox behind: remove that one.
 for d in /dev/shm/fuzz_stream.*; do [ -e "$d/planted" ] && rm -rf "$d"; done
 assert_grep "something was created beside .*: 'planted'" "$T/plant.log"
+
+step "every qcow2 corpus image passes qemu-img check and compare"
+if command -v qemu-img >/dev/null; then
+  "$TOP/tests/fuzz/qcow2_check_corpus.sh" || fail "qcow2 corpus judged by qemu-img"
+else
+  echo "qemu-img not installed: skipped"
+fi
