@@ -298,7 +298,7 @@ int netcfg_parse_netplan(const char *text, struct net_config *out)
 	free(buf);
 	for (size_t i = 0; i < st.n && rc == 0; i++) {
 		struct np_iface *f = &st.ifs[i];
-		if (!strcmp(f->name, "lo"))
+		if (!*f->name || !strcmp(f->name, "lo"))   /* an empty key names no interface */
 			continue;
 		struct net_config c = { 0 };
 		/* IPv4 first: a Proxmox net0 carries one ip= (ip6= is separate). */
