@@ -59,7 +59,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(hostname_from_sysconfig(text));
 	free(gateway_from_sysconfig(text));
 	int p = netmask_to_prefix(name);
-	if (p < -1 || p > 32)
+	/* A bare number is a prefix length (IPv6 too: up to 128); a dotted
+	 * netmask gives at most 32. */
+	if (p < -1 || p > (strchr(name, '.') ? 32 : 128))
 		fuzz_die("netmask '%s' gives prefix %d", name, p);
 	free(text);
 	return 0;
