@@ -319,6 +319,8 @@ static int dm_collect_one(struct dmt_graph *g, const char *name, dev_t dev)
 {
 	struct dm_task *info = dm_task_create(DM_DEVICE_INFO);
 	struct dm_task *deps = dm_task_create(DM_DEVICE_DEPS);
+	/* Declared before the first goto: its cleanup runs at every exit. */
+	_cleanup_free_ struct dmt_devno *refs = NULL;
 	int rc = 0;
 	if (!info || !deps) {
 		rc = -ENOMEM;
@@ -335,7 +337,7 @@ static int dm_collect_one(struct dmt_graph *g, const char *name, dev_t dev)
 		goto out;   /* removed meanwhile */
 	struct dm_deps *dd = dm_task_get_deps(deps);
 	size_t n = dd ? dd->count : 0;
-	_cleanup_free_ struct dmt_devno *refs = calloc(n ? n : 1, sizeof(*refs));
+	refs = calloc(n ? n : 1, sizeof(*refs));
 	if (!refs) {
 		rc = -ENOMEM;
 		goto out;
