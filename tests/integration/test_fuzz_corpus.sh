@@ -39,8 +39,10 @@ assert_grep "is not allowed" "$T/escape.log"
 step "control: the harness's sandbox check does catch a stray file"
 # FUZZ_STREAM_PLANT makes the harness itself leave a file beside the
 # sandbox before it checks: it must abort and say so.
-if FUZZ_STREAM_PLANT=1 "$TOP/build-fuzz/fuzz_stream" -runs=0 "$TOP/tests/fuzz/corpus/fuzz_stream" \
-  >"$T/plant.log" 2>&1; then
+# (-artifact_prefix: libFuzzer writes the crashing input there, not into
+# the working directory.)
+if FUZZ_STREAM_PLANT=1 "$TOP/build-fuzz/fuzz_stream" -runs=0 -artifact_prefix="$T/" \
+  "$TOP/tests/fuzz/corpus/fuzz_stream" >"$T/plant.log" 2>&1; then
   fail "fuzz_stream did not notice a file created outside its directories"
 fi
 # The aborted harness leaves its sandbox behind: remove that one.
