@@ -500,24 +500,8 @@ static int detect_net(const struct walk *w, struct template_info *info)
 		rc = parse_each(w, "etc/NetworkManager/system-connections/*", p_nm, net);
 	if (rc < 0)
 		return rc;
-	const char *sysnet = text_of(w, "etc/sysconfig/network");
-	if (sysnet && net->ip && strcmp(net->ip, "dhcp") && !net->gw)
-		net->gw = gateway_from_sysconfig(sysnet);
-	const char *resolv = text_of(w, "etc/resolv.conf");
-	if (resolv && (!net->nameserver || !net->searchdomain)) {
-		char *ns = NULL, *search = NULL;
-		rc = netcfg_parse_resolv(resolv, &ns, &search);
-		if (!net->nameserver) { net->nameserver = ns; ns = NULL; }
-		if (!net->searchdomain) { net->searchdomain = search; search = NULL; }
-		free(ns);
-		free(search);
-	}
-	const char *h = text_of(w, "etc/hostname");
-	if (h)
-		info->hostname = hostname_from_etc_hostname(h);
-	if (!info->hostname && sysnet)
-		info->hostname = hostname_from_sysconfig(sysnet);
-	return rc;
+	return netcfg_fill_fallbacks(net, &info->hostname, text_of(w, "etc/sysconfig/network"),
+				     text_of(w, "etc/resolv.conf"), text_of(w, "etc/hostname"));
 }
 
 int template_inspect(const char *path, struct template_info *info)

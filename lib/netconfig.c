@@ -569,3 +569,24 @@ int netcfg_parse_resolv(const char *text, char **nameserver, char **search)
 	}
 	return 0;
 }
+
+int netcfg_fill_fallbacks(struct net_config *net, char **hostname, const char *sysnet,
+			  const char *resolv, const char *etc_hostname)
+{
+	int rc = 0;
+	if (sysnet && net->ip && strcmp(net->ip, "dhcp") && !net->gw)
+		net->gw = gateway_from_sysconfig(sysnet);
+	if (resolv && (!net->nameserver || !net->searchdomain)) {
+		char *ns = NULL, *search = NULL;
+		rc = netcfg_parse_resolv(resolv, &ns, &search);
+		if (!net->nameserver) { net->nameserver = ns; ns = NULL; }
+		if (!net->searchdomain) { net->searchdomain = search; search = NULL; }
+		free(ns);
+		free(search);
+	}
+	if (!*hostname && etc_hostname)
+		*hostname = hostname_from_etc_hostname(etc_hostname);
+	if (!*hostname && sysnet)
+		*hostname = hostname_from_sysconfig(sysnet);
+	return rc;
+}

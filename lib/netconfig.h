@@ -40,6 +40,13 @@ char *hostname_from_sysconfig(const char *text);
 /* GATEWAY= of /etc/sysconfig/network (the RHEL global default route). */
 char *gateway_from_sysconfig(const char *text);
 
+/* What the interface files left open, from the other files a root carries
+ * (each text may be NULL): the gateway from etc/sysconfig/network for a
+ * static address, DNS from etc/resolv.conf, and *hostname (when still NULL)
+ * from etc/hostname or else etc/sysconfig/network. 0 or -ENOMEM. */
+int netcfg_fill_fallbacks(struct net_config *net, char **hostname, const char *sysnet,
+			  const char *resolv, const char *etc_hostname);
+
 /* Prefix length of a netmask ("255.255.255.0" or "24"), -1 if invalid. */
 int netmask_to_prefix(const char *mask);
 

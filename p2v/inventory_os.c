@@ -194,24 +194,12 @@ static int read_net(int rootfd, struct inv_os *os)
 			       netcfg_parse_ifcfg, net);
 	if (rc == 0)
 		rc = each_file(rootfd, "etc/NetworkManager/system-connections/*", p_nm, net);
+	if (rc < 0)
+		return rc;
 	_cleanup_free_ char *sysnet = text_in_root(rootfd, "etc/sysconfig/network");
-	if (rc == 0 && sysnet && net->ip && strcmp(net->ip, "dhcp") && !net->gw)
-		net->gw = gateway_from_sysconfig(sysnet);
 	_cleanup_free_ char *resolv = text_in_root(rootfd, "etc/resolv.conf");
-	if (rc == 0 && resolv && (!net->nameserver || !net->searchdomain)) {
-		char *ns = NULL, *search = NULL;
-		rc = netcfg_parse_resolv(resolv, &ns, &search);
-		if (!net->nameserver) { net->nameserver = ns; ns = NULL; }
-		if (!net->searchdomain) { net->searchdomain = search; search = NULL; }
-		free(ns);
-		free(search);
-	}
 	_cleanup_free_ char *h = text_in_root(rootfd, "etc/hostname");
-	if (h)
-		os->hostname = hostname_from_etc_hostname(h);
-	if (!os->hostname && sysnet)
-		os->hostname = hostname_from_sysconfig(sysnet);
-	return rc;
+	return netcfg_fill_fallbacks(net, &os->hostname, sysnet, resolv, h);
 }
 
 int inv_read_os(int rootfd, struct inv_os *os)
