@@ -56,6 +56,22 @@ int atomic_file_open(struct atomic_file *f, const char *dir, const char *name, b
 	return 0;
 }
 
+int atomic_file_open_path(struct atomic_file *f, const char *path, bool overwrite)
+{
+	*f = (struct atomic_file){ .fd = -1, .dirfd = -1 };
+	char *copy = strdup(path);
+	if (!copy)
+		return -ENOMEM;
+	char *slash = strrchr(copy, '/');
+	const char *dir = slash ? (slash == copy ? "/" : copy) : ".";
+	const char *base = slash ? slash + 1 : copy;
+	if (slash)
+		*slash = '\0';
+	int rc = atomic_file_open(f, dir, base, overwrite);
+	free(copy);
+	return rc;
+}
+
 int atomic_file_commit(struct atomic_file *f, bool overwrite)
 {
 	if (fsync(f->fd) < 0) {

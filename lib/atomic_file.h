@@ -17,6 +17,8 @@ struct atomic_file {
 /* Create the unnamed file for dir/name. Refuses (-EEXIST, logged) when the
  * final name exists unless overwrite. */
 int atomic_file_open(struct atomic_file *f, const char *dir, const char *name, bool overwrite);
+/* The same for a path: its directory and last component. */
+int atomic_file_open_path(struct atomic_file *f, const char *path, bool overwrite);
 /* fsync the data, then publish under the final name (atomically refusing an
  * existing one unless overwrite), then fsync the directory. */
 int atomic_file_commit(struct atomic_file *f, bool overwrite);

@@ -244,16 +244,8 @@ static int check_args(const struct ct_args *a)
 static int archive_to_file(struct ct_args *a, struct progress *prog,
 			   struct tarball_stats *stats)
 {
-	_cleanup_free_ char *copy = strdup(a->output);
-	if (!copy)
-		return -ENOMEM;
-	char *slash = strrchr(copy, '/');
-	const char *dir = slash ? (slash == copy ? "/" : copy) : ".";
-	const char *base = slash ? slash + 1 : copy;
-	if (slash)
-		*slash = '\0';
 	struct atomic_file f;
-	int rc = atomic_file_open(&f, dir, base, a->force);
+	int rc = atomic_file_open_path(&f, a->output, a->force);
 	if (rc < 0)
 		return rc;
 	struct ct_sink sink = { .fd = f.fd, .progress = prog };

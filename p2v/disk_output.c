@@ -90,16 +90,8 @@ static int to_device(struct disk_source *s, const struct disk_output_opts *o,
 static int to_file(struct disk_source *s, const struct disk_output_opts *o,
 		   struct progress *prog, struct disk_send_stats *st)
 {
-	_cleanup_free_ char *copy = strdup(o->path);
-	if (!copy)
-		return -ENOMEM;
-	char *slash = strrchr(copy, '/');
-	const char *dir = slash ? (slash == copy ? "/" : copy) : ".";
-	const char *base = slash ? slash + 1 : copy;
-	if (slash)
-		*slash = '\0';
 	struct atomic_file f;
-	int rc = atomic_file_open(&f, dir, base, o->force);
+	int rc = atomic_file_open_path(&f, o->path, o->force);
 	if (rc < 0)
 		return rc;
 	rc = disk_send(s, disk_file_emit, &f.fd, prog, NULL, o->stop, st);
