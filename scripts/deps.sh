@@ -11,7 +11,8 @@ TEST="openssh-server openssh-client lxc mmdebstrap debian-archive-keyring
   qemu-utils partclone util-linux time procps iproute2 file bc python3 xfsprogs
   btrfs-progs dosfstools xorriso squashfs-tools cryptsetup-bin lvm2
   qemu-system-x86 busybox-static kmod cpio dmsetup
-  libvirt-clients fdisk ntfs-3g extlinux syslinux-common"
+  libvirt-clients fdisk ntfs-3g extlinux syslinux-common
+  isolinux grub-efi-amd64-bin grub-common mtools ovmf"
 
 missing=""
 for p in $BUILD $TEST; do
