@@ -16,9 +16,17 @@ struct ct_spec {
 	unsigned disk_gb;
 	unsigned memory_mb;
 	unsigned cores;
+	bool has_swap;              /* swap_mb is set (else the backend's default) */
+	unsigned swap_mb;
+	int onboot;                 /* 0: default (start at boot), 1 yes, -1 no */
+	unsigned cpuunits;          /* CPU weight; 0: the backend's default */
+	const char *cpulimit;       /* CPUs of CFS quota ("1.5"); NULL: none */
+	const char *hwaddr;         /* eth0 MAC; NULL: the backend chooses */
 	const char *bridge;         /* NULL: no network device (LXC type empty) */
 	const char *ip;             /* "ADDR/PREFIX" or "dhcp" */
 	const char *gw;
+	const char *ip6;            /* "ADDR/PREFIX", "dhcp", "auto"; NULL: none */
+	const char *gw6;
 	const char *nameserver;
 	const char *searchdomain;
 	const char *arch;

@@ -63,7 +63,11 @@ char *lxc_config_text(const struct ct_spec *spec, const char *rootfs)
 	    !config_value_ok("the gateway", spec->gw) || !config_value_ok("the arch", spec->arch) ||
 	    !config_value_ok("the ostype", spec->ostype) ||
 	    !config_value_ok("the rootfs path", rootfs) ||
-	    !config_value_ok("the template name", spec->template_name))
+	    !config_value_ok("the template name", spec->template_name) ||
+	    !config_value_ok("the MAC address", spec->hwaddr) ||
+	    !config_value_ok("the IPv6 address", spec->ip6) ||
+	    !config_value_ok("the IPv6 gateway", spec->gw6) ||
+	    !config_value_ok("the CPU limit", spec->cpulimit))
 		return NULL;
 	char *buf = NULL;
 	size_t len = 0;
@@ -102,8 +106,15 @@ char *lxc_config_text(const struct ct_spec *spec, const char *rootfs)
 			if (spec->gw)
 				fprintf(f, "lxc.net.0.ipv4.gateway = %s\n", spec->gw);
 		}
+		if (spec->hwaddr)
+			fprintf(f, "lxc.net.0.hwaddr = %s\n", spec->hwaddr);
+		if (spec->ip6 && strchr(spec->ip6, '/')) {
+			fprintf(f, "lxc.net.0.ipv6.address = %s\n", spec->ip6);
+			if (spec->gw6)
+				fprintf(f, "lxc.net.0.ipv6.gateway = %s\n", spec->gw6);
+		}
 	}
-	fputs("lxc.start.auto = 1\n", f);
+	fprintf(f, "lxc.start.auto = %d\n", spec->onboot < 0 ? 0 : 1);
 
 	/* cgroup v2 keys only work on a unified host, v1 keys only on a legacy
 	 * or hybrid one (LXC ignores the other kind), so pick by the host. */
@@ -115,9 +126,30 @@ char *lxc_config_text(const struct ct_spec *spec, const char *rootfs)
 		else
 			fprintf(f, "lxc.cgroup.memory.limit_in_bytes = %llu\n", bytes);
 	}
-	if (spec->cores) {
-		/* Like Proxmox's cpulimit: a CFS quota of that many CPUs. */
-		unsigned long long quota = (unsigned long long)spec->cores * 100000;
+	if (spec->has_swap && spec->memory_mb) {
+		/* As Proxmox: swap alone on cgroup v2, memory + swap on v1. */
+		unsigned long long swap = (unsigned long long)spec->swap_mb << 20;
+		if (unified)
+			fprintf(f, "lxc.cgroup2.memory.swap.max = %llu\n", swap);
+		else
+			fprintf(f, "lxc.cgroup.memory.memsw.limit_in_bytes = %llu\n",
+				((unsigned long long)spec->memory_mb << 20) + swap);
+	}
+	if (spec->cpuunits) {
+		/* Proxmox writes cpuunits as the weight: cpu.weight (1..10000) on
+		 * v2, cpu.shares on v1. */
+		unsigned w = spec->cpuunits;
+		if (unified)
+			fprintf(f, "lxc.cgroup2.cpu.weight = %u\n", w < 1 ? 1 : w > 10000 ? 10000 : w);
+		else
+			fprintf(f, "lxc.cgroup.cpu.shares = %u\n", w < 2 ? 2 : w);
+	}
+	double limit = spec->cpulimit ? strtod(spec->cpulimit, NULL) : 0;
+	if (limit > 0 || spec->cores) {
+		/* Like Proxmox's cpulimit: a CFS quota of that many CPUs; without
+		 * one, the cores as quota. */
+		unsigned long long quota = limit > 0 ? (unsigned long long)(limit * 100000 + 0.5)
+						     : (unsigned long long)spec->cores * 100000;
 		if (unified)
 			fprintf(f, "lxc.cgroup2.cpu.max = %llu 100000\n", quota);
 		else

@@ -43,6 +43,34 @@ char *pve_ostemplate(const struct ct_spec *spec)
 
 void pve_argv_free(char **argv) { argv_free(argv); }
 
+char *pve_net0_value(const struct ct_spec *spec)
+{
+	/* net0 carries IPv4 in ip=/gw= and IPv6 in ip6=/gw6=; an --ip of
+	 * create-ct may be either family. */
+	const char *ip = spec->ip, *ip6 = spec->ip6, *gw = spec->gw, *gw6 = spec->gw6;
+	if (ip && strchr(ip, ':') && !ip6) {
+		ip6 = ip;
+		ip = NULL;
+		if (gw && strchr(gw, ':') && !gw6) {
+			gw6 = gw;
+			gw = NULL;
+		}
+	}
+	if (!ip && !ip6)
+		ip = "dhcp";
+	bool static4 = ip && strcmp(ip, "dhcp") && strcmp(ip, "manual");
+	bool static6 = ip6 && strcmp(ip6, "dhcp") && strcmp(ip6, "manual") && strcmp(ip6, "auto");
+	char *s = NULL;
+	if (asprintf(&s, "name=eth0,bridge=%s%s%s%s%s%s%s%s%s%s%s", spec->bridge,
+		     spec->hwaddr ? ",hwaddr=" : "", spec->hwaddr ? spec->hwaddr : "",
+		     ip ? ",ip=" : "", ip ? ip : "",
+		     static4 && gw ? ",gw=" : "", static4 && gw ? gw : "",
+		     ip6 ? ",ip6=" : "", ip6 ? ip6 : "",
+		     static6 && gw6 ? ",gw6=" : "", static6 && gw6 ? gw6 : "") < 0)
+		return NULL;
+	return s;
+}
+
 char **pve_create_argv(const struct ct_spec *spec)
 {
 	struct argv_builder b = { 0 };
@@ -58,25 +86,29 @@ char **pve_create_argv(const struct ct_spec *spec)
 	argv_push_opt(&b, "hostname", spec->hostname);
 	/* A migrated server expects real root: privileged, and back after a reboot. */
 	argv_push_opt(&b, "unprivileged", "0");
-	argv_push_opt(&b, "onboot", "1");
+	argv_push_opt(&b, "onboot", spec->onboot < 0 ? "0" : "1");
 	argv_push(&b, "--rootfs");
 	argv_push(&b, "%s:%u", spec->storage, spec->disk_gb);
 	argv_push(&b, "--memory");
 	argv_push(&b, "%u", spec->memory_mb);
+	if (spec->has_swap) {
+		argv_push(&b, "--swap");
+		argv_push(&b, "%u", spec->swap_mb);
+	}
 	argv_push(&b, "--cores");
 	argv_push(&b, "%u", spec->cores);
+	argv_push_opt(&b, "cpulimit", spec->cpulimit);
+	if (spec->cpuunits) {
+		argv_push(&b, "--cpuunits");
+		argv_push(&b, "%u", spec->cpuunits);
+	}
 	if (spec->bridge) {
-		/* net0 carries IPv4 in ip=/gw= and IPv6 in ip6=/gw6=. */
-		const char *ip = spec->ip ? spec->ip : "dhcp";
-		bool v6 = strchr(ip, ':') != NULL;
-		bool dhcp = !strcmp(ip, "dhcp");
-		char *gw = NULL;
-		if (spec->gw && !dhcp && asprintf(&gw, ",%s=%s", v6 ? "gw6" : "gw", spec->gw) < 0)
+		char *net0 = pve_net0_value(spec);
+		if (!net0)
 			b.failed = true;
 		argv_push(&b, "--net0");
-		argv_push(&b, "name=eth0,bridge=%s,%s=%s%s", spec->bridge, v6 ? "ip6" : "ip", ip,
-		     gw ? gw : "");
-		free(gw);
+		argv_push(&b, "%s", net0 ? net0 : "");
+		free(net0);
 	}
 	argv_push_opt(&b, "nameserver", spec->nameserver);
 	argv_push_opt(&b, "searchdomain", spec->searchdomain);

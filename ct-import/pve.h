@@ -21,6 +21,10 @@ char *pve_ostemplate(const struct ct_spec *spec);
 char **pve_create_argv(const struct ct_spec *spec);
 void pve_argv_free(char **argv);
 
+/* The net0 property string for spec (bridge set): name, bridge, hwaddr,
+ * ip/gw, ip6/gw6. malloc'd, NULL when out of memory. */
+char *pve_net0_value(const struct ct_spec *spec);
+
 /* Whether a guest with this VMID exists anywhere in the cluster. */
 bool pve_vmid_exists(unsigned vmid);
 

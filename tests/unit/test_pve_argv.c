@@ -122,6 +122,9 @@ static void check_net(const char *value)
 			assert_true(integer_in(v, 1, 4094));
 		} else if (!strcmp(k, "firewall") || !strcmp(k, "link_down")) {
 			assert_true(boolean(v));
+		} else if (!strcmp(k, "hwaddr")) {
+			/* pve-common mac-addr: unicast, six hex pairs */
+			assert_true(matches("^[0-9a-fA-F][02468aceACE](:[0-9a-fA-F]{2}){5}$", v));
 		} else if (!strcmp(k, "mtu")) {
 			assert_true(integer_in(v, 64, 65536));
 		}
@@ -167,6 +170,13 @@ static void check_against_schema(char **argv)
 			assert_true(integer_in(v, 16, 1LL << 40));
 		else if (!strcmp(opt, "cores"))
 			assert_true(integer_in(v, 1, 8192));
+		else if (!strcmp(opt, "swap"))
+			assert_true(integer_in(v, 0, 1LL << 40));
+		else if (!strcmp(opt, "cpuunits"))
+			assert_true(integer_in(v, 0, 500000));
+		else if (!strcmp(opt, "cpulimit"))
+			/* number, minimum 0, maximum 8192 */
+			assert_true(matches("^[0-9]+(\\.[0-9]+)?$", v) && strtod(v, NULL) <= 8192);
 		else if (!strcmp(opt, "net0"))
 			check_net(v);
 		else if (!strcmp(opt, "nameserver"))
@@ -347,6 +357,41 @@ static void test_alpine_and_ipv6(void **state)
 	template_info_free(&info);
 }
 
+/* What convert-openvz adds from a ve.conf: swap, CPU weight and limit, a
+ * MAC, IPv4 and IPv6 together, onboot off. */
+static void test_openvz_fields(void **state)
+{
+	(void)state;
+	struct ct_spec spec = {
+		.template_path = "/srv/cache/openvz-101.tar.zst", .template_name = "openvz-101.tar.zst",
+		.vmid = 101, .hostname = "ovz101.example.com", .storage = "local-lvm", .disk_gb = 10,
+		.memory_mb = 1024, .has_swap = true, .swap_mb = 0, .cores = 2, .onboot = -1,
+		.cpuunits = 1000, .cpulimit = "1.5", .hwaddr = "00:18:51:AB:CD:EF", .bridge = "vmbr1",
+		.ip = "192.0.2.10/32", .gw = "192.0.2.1", .ip6 = "2001:db8::10/128", .gw6 = "2001:db8::1",
+		.ostype = "debian", .arch = "amd64",
+	};
+	char **argv = pve_create_argv(&spec);
+	assert_non_null(argv);
+	check_against_schema(argv);
+	expect_argv(argv, "pct create 101 /srv/cache/openvz-101.tar.zst --arch amd64 --ostype debian "
+		    "--hostname ovz101.example.com --unprivileged 0 --onboot 0 --rootfs local-lvm:10 "
+		    "--memory 1024 --swap 0 --cores 2 --cpulimit 1.5 --cpuunits 1000 "
+		    "--net0 name=eth0,bridge=vmbr1,hwaddr=00:18:51:AB:CD:EF,ip=192.0.2.10/32,gw=192.0.2.1,"
+		    "ip6=2001:db8::10/128,gw6=2001:db8::1");
+
+	/* venet with only IPv6, no gateway; dhcp for IPv4 is not invented. */
+	spec = (struct ct_spec){ .template_path = "/srv/cache/openvz-102.tar.zst",
+				 .template_name = "openvz-102.tar.zst", .vmid = 102, .storage = "local",
+				 .disk_gb = 4, .memory_mb = 256, .has_swap = true, .swap_mb = 512,
+				 .cores = 1, .onboot = 1, .bridge = "vmbr0", .ip6 = "2001:db8::2/128" };
+	argv = pve_create_argv(&spec);
+	assert_non_null(argv);
+	check_against_schema(argv);
+	expect_argv(argv, "pct create 102 /srv/cache/openvz-102.tar.zst --ostype unmanaged "
+		    "--unprivileged 0 --onboot 1 --rootfs local:4 --memory 256 --swap 512 --cores 1 "
+		    "--net0 name=eth0,bridge=vmbr0,ip6=2001:db8::2/128");
+}
+
 static void test_option_checks(void **state)
 {
 	(void)state;
@@ -393,6 +438,7 @@ int main(void)
 		cmocka_unit_test(test_debian_i386_dhcp),
 		cmocka_unit_test(test_centos_ifcfg),
 		cmocka_unit_test(test_alpine_and_ipv6),
+		cmocka_unit_test(test_openvz_fields),
 		cmocka_unit_test(test_option_checks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
