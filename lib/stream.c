@@ -159,6 +159,7 @@ static uint32_t max_payload(uint32_t type)
 	case FRAME_ZERO: return 8;
 	case FRAME_END: return SHA256_LEN;
 	case FRAME_ABORT: return STREAM_MAX_ABORT;
+	case FRAME_UNREADABLE: return STREAM_MAX_UNREADABLE;
 	default: return 0;
 	}
 }

@@ -21,6 +21,8 @@
 #define STREAM_MAX_DATA (4u << 20)
 #define STREAM_MAX_HELLO (1u << 20)
 #define STREAM_MAX_ABORT 4096u
+#define STREAM_MAX_OWNER 4096u
+#define STREAM_MAX_UNREADABLE (8u + STREAM_MAX_OWNER)
 /* What the sender packs into one data frame. */
 #define STREAM_DATA_FRAME (1u << 20)
 
@@ -31,6 +33,8 @@ enum frame_type {
 	FRAME_END = 4,    /* offset: total logical size; payload: SHA-256 */
 	FRAME_ABORT = 5,  /* the sender gives up; payload: reason text */
 	FRAME_ZDATA = 6,  /* payload: u32 n, then one zstd frame of n bytes */
+	FRAME_UNREADABLE = 8,  /* disk: offset of a range the sender could not read;
+				  payload: u64 length, then the owner as text */
 };
 
 struct frame_header {
