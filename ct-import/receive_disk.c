@@ -12,6 +12,7 @@
 #include "disk_out.h"
 #include "log.h"
 #include "stream.h"
+#include "unreadable_list.h"
 #include "util.h"
 
 struct disk_hello {
@@ -117,6 +118,7 @@ struct disk_rx {
 	struct sha256 sha;
 	uint64_t size;
 	uint64_t pos;   /* everything before pos has been written and hashed */
+	struct unreadable_list unreadable;  /* the sender's bad sectors */
 };
 
 static void hash_zeros(struct sha256 *sha, uint64_t n)
@@ -250,6 +252,10 @@ static int receive_frames(int fd, struct disk_rx *rx, uint8_t *buf, uint8_t *dbu
 		case FRAME_ABORT:
 			log_error("the sender aborted: %.*s", (int)h.length, (const char *)buf);
 			return -ECANCELED;
+		case FRAME_UNREADABLE:
+			if ((rc = unreadable_take(&rx->unreadable, &h, buf, rx->size)) < 0)
+				return rc;
+			break;
 		default:
 			log_error("unexpected frame type %u in a disk stream", h.type);
 			return -EPROTO;
@@ -289,6 +295,10 @@ int receive_disk(int fd, const uint8_t *hello, size_t hello_len, uint8_t *buf,
 		rc = disk_out_commit(rx.out);
 	if (rc == 0 && !h.target && h.inventory)
 		store_inventory(opts->import_dir, h.name, h.inventory);
+	/* The image is verified and published: a list that cannot be kept
+	 * must not make it look failed (p2v's log has the list too). */
+	if (rc == 0 && unreadable_store(&rx.unreadable, opts->import_dir, h.name, h.size) < 0)
+		log_warn("the list of %s's unreadable ranges was not kept", h.name);
 	if (rc == 0) {
 		res->size = h.size;
 		res->path = strdup(disk_out_path(rx.out));
@@ -298,6 +308,7 @@ int receive_disk(int fd, const uint8_t *hello, size_t hello_len, uint8_t *buf,
 	}
 out:
 	sha256_abandon(&rx.sha);
+	unreadable_free(&rx.unreadable);
 	disk_out_free(rx.out);
 	free(h.target);
 	free(h.inventory);

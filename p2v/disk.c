@@ -17,6 +17,7 @@
 #include "disk_layout.h"
 #include "disk_list.h"
 #include "disk_output.h"
+#include "disk_report.h"
 #include "disk_send.h"
 #include "gate.h"
 #include "inventory.h"
@@ -36,7 +37,7 @@
 enum {
 	OPT_TO = 256, OPT_NAME, OPT_DISK, OPT_FORMAT, OPT_TARGET_DEV, OPT_NO_SKIP_FREE,
 	OPT_LEVEL, OPT_OUTPUT, OPT_FORCE, OPT_PROGRESS, OPT_REMOTE_IMPORT, OPT_CREATE,
-	OPT_REMOTE_CREATE,
+	OPT_REMOTE_CREATE, OPT_ON_READ_ERROR,
 	/* Passed through to create-vm with --create. */
 	OPT_C_VMID = 512, OPT_C_MEMORY, OPT_C_CORES, OPT_C_BRIDGE, OPT_C_STORAGE,
 	OPT_C_BACKEND, OPT_C_DRY_RUN,
@@ -53,6 +54,7 @@ const struct opt_def disk_opts[] = {
 	{ "level", OPT_LEVEL, "N", "zstd level per 1 MiB chunk (0 none, 1-19; default 1)" },
 	{ "output", OPT_OUTPUT, "FILE", "write the (single) disk as a sparse raw image or onto a block device instead of sending it" },
 	{ "force", OPT_FORCE, NULL, "with --output: replace an existing file" },
+	{ "on-read-error", OPT_ON_READ_ERROR, "fail|zero", "a sector that stays unreadable after retries in ever smaller pieces: fail cleanly (default), or zero-fill it and list it in the report sent with the disk", "p2v.on_read_error" },
 	SSH_OPT_DEFS,
 	{ "remote-import", OPT_REMOTE_IMPORT, "CMD", "remote command that receives each disk (default 'ct-import receive')" },
 	{ "progress", OPT_PROGRESS, "auto|json|none", "progress display (default auto: a line on a terminal)" },
@@ -79,6 +81,7 @@ struct disk_args {
 	size_t n_create_args;
 	int level;
 	enum progress_mode progress;
+	enum read_error_policy on_read_error;
 	bool skip_free, force, create, help;
 };
 
@@ -124,6 +127,12 @@ static int disk_opt(void *ctx, int key, const char *arg)
 	case OPT_PROGRESS:
 		if (progress_mode_parse(arg, &a->progress) < 0) {
 			log_error("--progress takes auto, json or none, not '%s'", arg);
+			return -EINVAL;
+		}
+		break;
+	case OPT_ON_READ_ERROR:
+		if (read_error_policy_parse(arg, &a->on_read_error) < 0) {
+			log_error("--on-read-error takes fail or zero, not '%s'", arg);
 			return -EINVAL;
 		}
 		break;
@@ -232,6 +241,10 @@ static int send_disk(struct ssh_conn *conn, const struct disk_args *a, const cha
 	if ((rc = stream_write_hello(&w, hello)) < 0)
 		goto out;
 	rc = disk_send(s, disk_frames_emit, &f, &prog, &f.wire_bytes, &p2v_interrupted, &st);
+	/* Bad sectors: reported, and listed to the receiver before END. */
+	int urc = unreadable_finish(name, s, rc == 0 ? &f : NULL, NULL);
+	if (rc == 0)
+		rc = urc;
 	if (rc == 0)
 		rc = disk_frames_end(&f, s->size, st.digest);
 	else
@@ -299,6 +312,7 @@ static int send_all(const struct disk_args *a, const char *const *disks, size_t 
 		disk_stream_name(a, i, n, name, sizeof(name));
 		if ((rc = disk_source_open(disks[i], a->skip_free, &s)) < 0)
 			break;
+		s.on_read_error = a->on_read_error;
 		rc = send_disk(conn, a, name, &s, &paths[i]);
 		disk_source_close(&s);
 	}
@@ -377,7 +391,8 @@ int cmd_disk(int argc, char **argv)
 	if (a.output) {
 		struct disk_output_opts o = { .path = a.output, .force = a.force,
 					      .skip_free = a.skip_free, .progress = a.progress,
-					      .stop = &p2v_interrupted };
+					      .stop = &p2v_interrupted,
+					      .on_read_error = a.on_read_error };
 		rc = disk_write_output(disks[0], &o) < 0 ? P2V_EXIT_FAILURE : P2V_EXIT_OK;
 	} else {
 		rc = send_all(&a, disks, n);

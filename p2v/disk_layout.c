@@ -258,6 +258,7 @@ void disk_source_close(struct disk_source *s)
 	s->fd = -1;
 	free(s->layout.regions);
 	s->layout.regions = NULL;
+	bad_list_free(&s->unreadable);
 	free(s->path);
 	s->path = NULL;
 }

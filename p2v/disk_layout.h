@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "disk_extents.h"
+#include "disk_read.h"
 
 #define DISK_MAX_PARTS 128
 
@@ -21,6 +22,8 @@ struct disk_source {
 	struct disk_layout layout;
 	void *fs[DISK_MAX_PARTS];   /* open ext2_filsys, for their bitmaps */
 	unsigned nfs;
+	enum read_error_policy on_read_error;  /* set by the caller; default fail */
+	struct bad_list unreadable; /* ranges found unreadable while sending */
 };
 
 /* Open path (a block device or an image file) and map it. With skip_free

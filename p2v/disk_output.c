@@ -11,6 +11,7 @@
 
 #include "atomic_file.h"
 #include "disk_layout.h"
+#include "disk_report.h"
 #include "disk_send.h"
 #include "log.h"
 #include "util.h"
@@ -112,6 +113,7 @@ int disk_write_output(const char *disk, const struct disk_output_opts *o)
 	int rc = disk_source_open(disk, o->skip_free, &s);
 	if (rc < 0)
 		return rc;
+	s.on_read_error = o->on_read_error;
 	bool exists = stat(o->path, &out) == 0;
 	if (exists && fstat(s.fd, &in) == 0 && same_file(&in, &out)) {
 		log_error("refusing to write %s onto itself", disk);
@@ -126,6 +128,15 @@ int disk_write_output(const char *disk, const struct disk_output_opts *o)
 	else
 		rc = to_file(&s, o, &prog, &st);
 	progress_finish(&prog);
+	/* Bad sectors: listed in the log, and beside an image file that was
+	 * written (a device has no "beside"). */
+	_cleanup_free_ char *list = NULL;
+	if (rc == 0 && !(exists && S_ISBLK(out.st_mode)) &&
+	    asprintf(&list, "%s.unreadable.json", o->path) < 0)
+		rc = -ENOMEM;
+	int urc = unreadable_finish(o->path, &s, NULL, s.unreadable.n ? list : NULL);
+	if (rc == 0)
+		rc = urc;
 	if (rc == 0) {
 		disk_send_report(o->path, &s, &st, st.data_bytes, progress_elapsed(&prog));
 		log_info("wrote %s", o->path);

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdbool.h>
 
+#include "disk_read.h"
 #include "progress.h"
 
 struct disk_output_opts {
@@ -15,6 +16,7 @@ struct disk_output_opts {
 	bool skip_free;
 	enum progress_mode progress;
 	const volatile sig_atomic_t *stop;
+	enum read_error_policy on_read_error;
 };
 
 /* 0 or a negative errno (logged). */

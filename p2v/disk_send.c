@@ -23,32 +23,41 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Read the spans of a window into buf (which maps the window at woff). */
+/* Read the spans of a window into buf (which maps the window at woff). A
+ * bad sector is isolated by read_bisect; what stays unreadable is zeros
+ * in buf and listed in s->unreadable, and fails the copy unless the
+ * policy is zero. */
 static int read_spans(struct disk_source *s, const struct run_list *spans, uint64_t woff,
-		      uint8_t *buf, struct disk_send_stats *st)
+		      uint8_t *buf, unsigned sector, struct disk_send_stats *st)
 {
 	for (size_t i = 0; i < spans->n; i++) {
 		const struct run *r = &spans->v[i];
-		ssize_t n = pread(s->fd, buf + (r->off - woff), r->len, (off_t)r->off);
-		while (n >= 0 && (uint64_t)n < r->len) {
-			ssize_t m = pread(s->fd, buf + (r->off - woff) + n, r->len - (size_t)n,
-					  (off_t)(r->off + (uint64_t)n));
-			if (m <= 0) {
-				n = m < 0 ? -1 : n;
-				if (m == 0)
-					errno = ENODATA;
-				break;
-			}
-			n += m;
-		}
-		if (n < 0 || (uint64_t)n < r->len) {
-			int err = errno ? errno : EIO;
+		size_t had = s->unreadable.n;
+		struct bad_range last = had ? s->unreadable.v[had - 1] : (struct bad_range){ 0 };
+		int64_t lost = read_bisect(fd_pread, &s->fd, buf + (r->off - woff), r->len, r->off,
+					   sector, &s->unreadable, NULL);
+		if (lost < 0) {
 			log_error("%s: reading %llu bytes at offset %llu: %s", s->path,
 				  (unsigned long long)r->len, (unsigned long long)r->off,
-				  strerror(err));
-			return -err;
+				  strerror((int)-lost));
+			return (int)lost;
 		}
 		st->read_bytes += r->len;
+		if (!lost)
+			continue;
+		/* A range that grew by merging is logged again, whole. */
+		size_t from = had && memcmp(&last, &s->unreadable.v[had - 1], sizeof(last)) ? had - 1 : had;
+		for (size_t j = from; j < s->unreadable.n; j++)
+			log_warn("%s: %llu bytes at offset %llu cannot be read%s", s->path,
+				 (unsigned long long)s->unreadable.v[j].len,
+				 (unsigned long long)s->unreadable.v[j].off,
+				 s->on_read_error == READ_ERROR_ZERO ? "; zero-filled" : "");
+		st->unreadable_bytes += (uint64_t)lost;
+		if (s->on_read_error != READ_ERROR_ZERO) {
+			log_error("%s has unreadable sectors; stopping (--on-read-error=zero would "
+				  "zero-fill and list them)", s->path);
+			return -EIO;
+		}
 	}
 	return 0;
 }
@@ -92,6 +101,7 @@ int disk_send(struct disk_source *s, disk_emit_fn emit, void *emit_ctx,
 			nz = { nz_v, 0, ARRAY_SIZE(nz_v) };
 	struct disk_hasher *h;
 	*st = (struct disk_send_stats){ .size = s->size };
+	unsigned sector = sector_size_of(s->fd);
 	int rc = disk_hasher_start(&h, NBUF, DISK_WINDOW);
 	if (rc < 0)
 		return rc;
@@ -113,7 +123,7 @@ int disk_send(struct disk_source *s, disk_emit_fn emit, void *emit_ctx,
 			disk_hasher_zeros(h, wlen);
 		} else {
 			uint8_t *buf = disk_hasher_buffer(h);
-			if ((rc = read_spans(s, &spans, woff, buf, st)) < 0)
+			if ((rc = read_spans(s, &spans, woff, buf, sector, st)) < 0)
 				break;
 			zero_unused(&used, woff, wlen, buf);
 			disk_hasher_submit(h, wlen);
@@ -229,8 +239,9 @@ void disk_send_report(const char *what, const struct disk_source *s, const struc
 		 format_bytes(st->data_bytes, data, sizeof(data)),
 		 format_bytes(sent, wire, sizeof(wire)), secs, hex);
 	/* Exact counts, for scripts and tests. */
-	log_info("%s: size=%llu read_bytes=%llu data_bytes=%llu sent_bytes=%llu skipped_free=%llu",
+	log_info("%s: size=%llu read_bytes=%llu data_bytes=%llu sent_bytes=%llu skipped_free=%llu "
+		 "unreadable_bytes=%llu",
 		 what, (unsigned long long)st->size, (unsigned long long)st->read_bytes,
 		 (unsigned long long)st->data_bytes, (unsigned long long)sent,
-		 (unsigned long long)s->skipped);
+		 (unsigned long long)s->skipped, (unsigned long long)st->unreadable_bytes);
 }

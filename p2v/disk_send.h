@@ -29,6 +29,7 @@ struct disk_send_stats {
 	uint64_t size;         /* logical disk size */
 	uint64_t read_bytes;   /* bytes read from the source */
 	uint64_t data_bytes;   /* logical bytes emitted (everything else is zeros) */
+	uint64_t unreadable_bytes;  /* bad sectors, zero-filled (see s->unreadable) */
 	uint8_t digest[SHA256_LEN];  /* of the whole logical disk */
 	double hash_wait;      /* seconds the reader waited for the hasher at the end */
 };

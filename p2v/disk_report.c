@@ -1,0 +1,96 @@
+#include "disk_report.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "atomic_file.h"
+#include "disk_owner.h"
+#include "log.h"
+#include "util.h"
+
+char *unreadable_json(const char *name, const struct disk_source *s, char *const *owners)
+{
+	const struct bad_list *l = &s->unreadable;
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < l->n; i++)
+		json_array_append_new(arr, json_pack("{s:I, s:I, s:o}", "offset", (json_int_t)l->v[i].off,
+						     "length", (json_int_t)l->v[i].len, "owner",
+						     owners[i] ? json_string(owners[i]) : json_null()));
+	json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:s, s:I, s:o}", "disk", name, "source", s->path,
+			      "size", (json_int_t)s->size,
+			      "sector_size", (json_int_t)sector_size_of(s->fd),
+			      "policy", read_error_policy_name(s->on_read_error),
+			      "unreadable_bytes", (json_int_t)bad_list_bytes(l), "unreadable", arr);
+	char *str = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
+	json_decref(o);
+	return str;
+}
+
+/* UNREADABLE: offset of the range; payload u64 length, then the owner. */
+static int send_range(struct disk_frames *f, const struct bad_range *r, const char *owner)
+{
+	uint8_t frame[STREAM_FRAME_HEADER_LEN + STREAM_MAX_UNREADABLE];
+	size_t olen = owner ? strnlen(owner, STREAM_MAX_OWNER) : 0;
+	uint32_t len = (uint32_t)(8 + olen);
+	put_be32(frame, FRAME_UNREADABLE);
+	put_be32(frame + 4, len);
+	put_be64(frame + 8, r->off);
+	put_be64(frame + STREAM_FRAME_HEADER_LEN, r->len);
+	if (olen)
+		memcpy(frame + STREAM_FRAME_HEADER_LEN + 8, owner, olen);
+	f->wire_bytes += STREAM_FRAME_HEADER_LEN + len;
+	return f->sink(f->sink_ctx, frame, STREAM_FRAME_HEADER_LEN + len);
+}
+
+static int write_json(const char *path, const char *json)
+{
+	struct atomic_file af;
+	int rc = atomic_file_open_path(&af, path, true);
+	if (rc < 0)
+		return rc;
+	if ((rc = write_full(af.fd, json, strlen(json))) < 0 ||
+	    (rc = write_full(af.fd, "\n", 1)) < 0)
+		log_error("writing %s: %s", path, strerror(-rc));
+	else
+		rc = atomic_file_commit(&af, true);
+	atomic_file_discard(&af);
+	return rc;
+}
+
+int unreadable_finish(const char *name, const struct disk_source *s, struct disk_frames *f,
+		      const char *json_path)
+{
+	const struct bad_list *l = &s->unreadable;
+	if (!l->n)
+		return 0;
+	char **owners = calloc(l->n, sizeof(*owners));
+	if (!owners || disk_owners(s, owners) < 0) {
+		free(owners);
+		return -ENOMEM;
+	}
+	char total[32];
+	log_warn("%s: %zu unreadable range%s, %s (%s):", name, l->n, l->n == 1 ? "" : "s",
+		 format_bytes(bad_list_bytes(l), total, sizeof(total)),
+		 s->on_read_error == READ_ERROR_ZERO ? "zero-filled in the copy" : "the copy failed");
+	/* One line per range, in a fixed form scripts can pick out. */
+	for (size_t i = 0; i < l->n; i++)
+		log_warn("unreadable: disk=%s offset=%llu length=%llu owner=%s", s->path,
+			 (unsigned long long)l->v[i].off, (unsigned long long)l->v[i].len,
+			 owners[i] ? owners[i] : "unknown");
+	int rc = 0;
+	for (size_t i = 0; f && i < l->n && rc == 0; i++)
+		rc = send_range(f, &l->v[i], owners[i]);
+	if (rc == 0 && json_path) {
+		char *json = unreadable_json(name, s, owners);
+		rc = json ? write_json(json_path, json) : -ENOMEM;
+		if (rc == 0)
+			log_info("the list of unreadable ranges is in %s", json_path);
+		free(json);
+	}
+	for (size_t i = 0; i < l->n; i++)
+		free(owners[i]);
+	free(owners);
+	return rc;
+}

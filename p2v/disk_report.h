@@ -1,0 +1,24 @@
+/* The end of a run that met bad sectors: each unreadable range of a disk
+ * (byte offset, length, the file that owns it where the filesystem can
+ * tell) is logged, sent to ct-import as UNREADABLE frames before END and
+ * written as JSON beside a local image. */
+#ifndef P2V_DISK_REPORT_H
+#define P2V_DISK_REPORT_H
+
+#include "disk_layout.h"
+#include "disk_send.h"
+
+/* The report as JSON text (malloc'd):
+ * {"disk": NAME, "source": PATH, "size": N, "sector_size": N,
+ *  "policy": "zero"|"fail", "unreadable_bytes": N,
+ *  "unreadable": [{"offset": N, "length": N, "owner": TEXT|null}, …]} */
+char *unreadable_json(const char *name, const struct disk_source *s, char *const *owners);
+
+/* Log the report for disk name (nothing when s has no unreadable range);
+ * when f is given, send one UNREADABLE frame per range through it; when
+ * json_path is given, write the JSON there atomically. 0, or the sink's
+ * or the file's negative error (logged). */
+int unreadable_finish(const char *name, const struct disk_source *s, struct disk_frames *f,
+		      const char *json_path);
+
+#endif
