@@ -82,6 +82,13 @@ demo: deps $(BINS)
 bench: deps $(BINS)
 	@BUILD=$(abspath $(BUILD)) bash bench/ct.sh
 
+# A relocatable p2v (binary, its libraries and glibc's loader, a sh wrapper)
+# for rescue systems of any distribution: rescue-iso/bundle.sh.
+.PHONY: bundle
+# Always rebuilt (a few seconds): its VERSION follows the tree's git describe.
+bundle: $(BUILD)/bin/p2v
+	@sh rescue-iso/bundle.sh $(BUILD)/bin/p2v $(BUILD)/bundle
+
 install: $(BINS)
 	install -D -m 0755 $(BUILD)/bin/p2v $(DESTDIR)/usr/local/bin/p2v
 	install -D -m 0755 $(BUILD)/bin/ct-import $(DESTDIR)/usr/local/bin/ct-import

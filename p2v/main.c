@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "log.h"
 #include "util.h"
+#include "version.h"
 
 /* In the order of a migration: look, check, move. */
 static const struct {
@@ -27,7 +28,8 @@ static void usage(FILE *f)
 	      "Commands:\n", f);
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].help);
-	fputs("  help      show this text\n\n"
+	fputs("  help      show this text\n"
+	      "  version   print the version (also --version)\n\n"
 	      "Run 'p2v COMMAND --help' for a command's options; see p2v(1).\n", f);
 }
 
@@ -44,6 +46,11 @@ int main(int argc, char **argv)
 			return commands[i].run(argc - 1, argv + 1);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage(stdout);
+		return P2V_EXIT_OK;
+	}
+	/* Which build a rescue medium carries (bundle/VERSION has its git describe). */
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+		printf("p2v %s\n", P2V_VERSION);
 		return P2V_EXIT_OK;
 	}
 	log_error("unknown command '%s' (see 'p2v --help')", cmd);
