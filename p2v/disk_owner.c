@@ -76,6 +76,12 @@ static int hit_by_ino(const void *a, const void *b)
 	       x->range != y->range ? (x->range < y->range ? -1 : 1) : 0;
 }
 
+static int hit_ino_only(const void *a, const void *b)
+{
+	const struct hit *x = a, *y = b;
+	return x->ino != y->ino ? (x->ino < y->ino ? -1 : 1) : 0;
+}
+
 static int dir_cb(ext2_ino_t dir, int entry, struct ext2_dir_entry *d, int off, int bs, char *buf,
 		  void *ctx)
 {
@@ -86,7 +92,7 @@ static int dir_cb(ext2_ino_t dir, int entry, struct ext2_dir_entry *d, int off, 
 	    (len == 2 && d->name[0] == '.' && d->name[1] == '.'))
 		return 0;
 	struct hit key = { 0, d->inode, NULL };
-	struct hit *h = bsearch(&key, sr->hits, sr->n, sizeof(*h), hit_by_ino);
+	struct hit *h = bsearch(&key, sr->hits, sr->n, sizeof(*h), hit_ino_only);
 	if (!h)
 		return 0;
 	while (h > sr->hits && h[-1].ino == d->inode)

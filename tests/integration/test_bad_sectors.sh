@@ -1,0 +1,131 @@
+#!/bin/bash
+# Bad sectors through the real kernel read path: an ext4 disk image served
+# by a FUSE file (tests/tools/eio_fuse.c) that fails reads touching chosen
+# byte ranges with EIO, imaged by p2v disk over sshd on loopback into
+# ct-import receive.
+#  - --on-read-error=zero: the qcow2 is published; its report (p2v's log
+#    and NAME.unreadable.json beside the image) lists exactly the chosen
+#    ranges rounded out to 512-byte sectors, each with the file that owns
+#    it; qemu-img compare finds the image identical to the source with
+#    those ranges zeroed.
+#  - --on-read-error=fail (the default): a clean failure, exit 1, no image
+#    and no temporary left in the import directory.
+#  - --output FILE with zero: FILE.unreadable.json beside the raw image.
+. "$(dirname "$0")/lib.sh"
+. "$TOP/tests/integration/sshd.sh"
+for c in cc pkg-config mkfs.ext4 debugfs qemu-img python3 sshd sha256sum; do
+  command -v $c >/dev/null || skip "$c missing"
+done
+[ "$(id -u)" = 0 ] || skip "needs root (FUSE mount)"
+[ -c /dev/fuse ] || skip "no /dev/fuse"
+pkg-config --exists fuse3 || skip "libfuse3-dev missing"
+
+EIO=$T/eio_fuse
+cc -O2 -Wall -Wextra -Werror -o "$EIO" "$TOP/tests/tools/eio_fuse.c" \
+  $(pkg-config --cflags --libs fuse3) || fail "cannot build eio_fuse"
+
+MNT=$T/bad.img
+at_exit 'mountpoint -q "$MNT" 2>/dev/null && umount "$MNT"'
+
+step "an ext4 disk with files"
+SRC=$T/src.img
+truncate -s 64M "$SRC"
+mkfs.ext4 -q -F -b 4096 "$SRC" || fail "mkfs"
+head -c $((8 << 20)) /dev/urandom >"$T/big1"
+head -c 300000 /dev/urandom >"$T/notes.txt"
+debugfs -w -R "mkdir /data" "$SRC" >/dev/null 2>&1
+debugfs -w -f - "$SRC" >/dev/null 2>&1 <<EOF
+write $T/big1 /big1
+cd /data
+write $T/notes.txt notes.txt
+EOF
+# block_of FILE N: the physical block of FILE's logical block N.
+block_of() { debugfs -R "bmap $1 $2" "$SRC" 2>/dev/null | tail -1; }
+B1=$(block_of /big1 100); B2=$(block_of /big1 1500); B3=$(block_of /data/notes.txt 10)
+for b in "$B1" "$B2" "$B3"; do [[ $b =~ ^[0-9]+$ ]] && [ "$b" -gt 0 ] || fail "bmap: '$b'"; done
+# The chosen ranges: one byte, a run across a sector boundary, a range
+# of three whole sectors.
+R1_OFF=$((B1 * 4096 + 1000)); R1_LEN=1
+R2_OFF=$((B2 * 4096 + 500)); R2_LEN=600
+R3_OFF=$((B3 * 4096 + 1024)); R3_LEN=1536
+# What the report must say: each rounded out to 512-byte sectors.
+rnd() { local s=$(($1 / 512 * 512)) e=$((($1 + $2 + 511) / 512 * 512)); echo "$s $((e - s))"; }
+EXPECT=$(for r in "$R1_OFF $R1_LEN /big1" "$R3_OFF $R3_LEN /data/notes.txt" "$R2_OFF $R2_LEN /big1"; do
+  set -- $r; echo "$(rnd $1 $2) $3"; done | sort -n)
+src_sum=$(sha256sum <"$SRC")
+
+touch "$MNT"
+"$EIO" "$SRC" "$MNT" $R1_OFF:$R1_LEN $R2_OFF:$R2_LEN $R3_OFF:$R3_LEN 2>"$T/fuse.log" &
+for _ in $(seq 50); do mountpoint -q "$MNT" && break; sleep 0.1; done
+mountpoint -q "$MNT" || fail "eio_fuse did not mount"
+# The kernel path really fails those reads and no others.
+dd if="$MNT" of=/dev/null bs=512 skip=$((R1_OFF / 512)) count=1 status=none 2>/dev/null &&
+  fail "the bad sector reads"
+dd if="$MNT" of=/dev/null bs=512 skip=$((R1_OFF / 512 + 1)) count=1 status=none ||
+  fail "the sector after the bad one does not read"
+
+start_sshd
+IMP=$T/import; mkdir -p "$IMP"
+SSHOPT=(--to "root@127.0.0.1:$SSHD_PORT" -i "$SSH_ID" --known-hosts "$SSH_KNOWN_HOSTS" --progress none)
+
+step "--on-read-error=fail (the default): a clean failure"
+set +e
+"$P2V" disk --name badf --disk "$MNT" "${SSHOPT[@]}" \
+  --remote-import "$CTI receive --import-dir $IMP" 2>"$T/log.fail"; rc=$?
+set -e
+[ $rc = 1 ] || { cat "$T/log.fail" >&2; fail "expected exit 1, got $rc"; }
+assert_grep "unreadable sectors; stopping" "$T/log.fail"
+assert_grep "sender aborted" "$T/log.fail"
+[ -z "$(ls -A "$IMP")" ] || { ls -la "$IMP" >&2; fail "the failed run left files in the import dir"; }
+
+step "--on-read-error=zero: a complete image and its report"
+"$P2V" disk --name badz --disk "$MNT" "${SSHOPT[@]}" --on-read-error=zero \
+  --remote-import "$CTI receive --import-dir $IMP" 2>"$T/log.zero" ||
+  { cat "$T/log.zero" >&2; fail "p2v disk --on-read-error=zero"; }
+[ -f "$IMP/badz.qcow2" ] || fail "no image published"
+qemu-img check -q "$IMP/badz.qcow2" || fail "qemu-img check"
+# p2v's log: one line per range, with the owning file.
+got=$(sed -n 's/.*unreadable: disk=.* offset=\([0-9]*\) length=\([0-9]*\) owner=ext@0: \(.*\)/\1 \2 \3/p' \
+  "$T/log.zero" | sort -n)
+[ "$got" = "$EXPECT" ] || { printf 'expected:\n%s\ngot:\n%s\n' "$EXPECT" "$got" >&2; fail "p2v's report"; }
+assert_grep "unreadable_bytes=$(awk '{n += $2} END {print n}' <<<"$EXPECT")\b" "$T/log.zero"
+# The receiver's list beside the image.
+J=$IMP/badz.unreadable.json
+[ -f "$J" ] || fail "no $J"
+got=$(python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["disk"] == "badz" and j["size"] == 64 << 20, j
+assert j["unreadable_ranges"] == len(j["unreadable"]), j
+for r in j["unreadable"]:
+    print(r["offset"], r["length"], r["owner"].split(": ", 1)[1])
+' "$J" | sort -n) || fail "bad JSON in $J"
+[ "$got" = "$EXPECT" ] || { printf 'expected:\n%s\ngot:\n%s\n' "$EXPECT" "$got" >&2; fail "the receiver's list"; }
+# The image is the source with exactly those ranges zeroed.
+cp "$SRC" "$T/expect.img"
+while read -r off len _; do
+  dd if=/dev/zero of="$T/expect.img" bs=1 seek="$off" count="$len" conv=notrunc status=none
+done <<<"$EXPECT"
+qemu-img compare -q -f raw -F qcow2 "$T/expect.img" "$IMP/badz.qcow2" ||
+  fail "the image is not the source with the bad ranges zeroed"
+# ... and differs from the source (the ranges were not zeros there).
+qemu-img compare -q -f raw -F qcow2 "$SRC" "$IMP/badz.qcow2" 2>/dev/null &&
+  fail "the image equals the source: nothing was zeroed"
+
+step "--output with zero: the list beside the raw image"
+"$P2V" disk --name badl --disk "$MNT" --output "$T/out.raw" --on-read-error=zero --progress none \
+  2>"$T/log.out" || { cat "$T/log.out" >&2; fail "p2v disk --output"; }
+cmp "$T/expect.img" "$T/out.raw" || fail "raw image differs from the zeroed source"
+got=$(python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["policy"] == "zero" and j["sector_size"] == 512, j
+for r in j["unreadable"]:
+    print(r["offset"], r["length"], r["owner"].split(": ", 1)[1])
+' "$T/out.raw.unreadable.json" | sort -n) || fail "bad local JSON"
+[ "$got" = "$EXPECT" ] || fail "the local list differs"
+
+step "the source was only read"
+umount "$MNT"
+[ "$(sha256sum <"$SRC")" = "$src_sum" ] || fail "the source image changed"
+echo "ok"
