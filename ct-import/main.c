@@ -14,6 +14,7 @@ static const struct {
 	{ "receive", cmd_receive, "read a p2v stream on stdin: a template into the cache, a disk into the import dir" },
 	{ "create-ct", cmd_create_ct, "create a privileged container from a template" },
 	{ "create-vm", cmd_create_vm, "define a VM from received disk images" },
+	{ "batch", cmd_batch, "convert the OpenVZ containers a manifest lists, resumably, N at a time" },
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,655 @@
+/* ct-import batch: convert every OpenVZ container a manifest lists, N at a
+ * time, each in its own convert-openvz child process (a crash in one cannot
+ * take the others down), with a state file that makes a killed batch
+ * resumable without creating any VMID twice (doc/batch.md). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "argv.h"
+#include "batch_cleanup.h"
+#include "batch_manifest.h"
+#include "batch_report.h"
+#include "batch_state.h"
+#include "commands.h"
+#include "config.h"
+#include "convert_openvz.h"
+#include "log.h"
+#include "options.h"
+#include "run.h"
+#include "util.h"
+
+enum { OPT_JOBS = 256, OPT_STATE, OPT_REPORT, OPT_CACHE_DIR, OPT_LXC_PATH };
+
+static const struct opt_def batch_opts[] = {
+	{ "jobs", OPT_JOBS, "N", "conversions to run at once (default 2)" },
+	{ "state", OPT_STATE, "FILE", "state file that makes a rerun resume (default MANIFEST.state; "
+	  "reports and logs go to FILE.d/)" },
+	{ "report", OPT_REPORT, "FILE", "write the summary as JSON to FILE" },
+	{ "cache-dir", OPT_CACHE_DIR, "DIR", "template cache for every conversion (default from the config file, else "
+	  CTI_DEFAULT_CACHE_DIR ")" },
+	{ "lxc-path", OPT_LXC_PATH, "DIR", "LXC container directory for every conversion (default from the config file, else "
+	  CTI_DEFAULT_LXC_PATH ")" },
+	{ "verbose", 'v', NULL, "log more" },
+	{ "help", 'h', NULL, "show this help" },
+	{ 0 },
+};
+
+struct batch_args {
+	unsigned jobs;
+	const char *state, *report, *cache_dir, *lxc_path;
+	bool help;
+};
+
+static int batch_opt(void *ctx, int key, const char *arg)
+{
+	struct batch_args *a = ctx;
+	uint64_t v;
+	switch (key) {
+	case OPT_JOBS:
+		if (parse_u64(arg, 1, 64, &v) < 0) {
+			log_error("--jobs '%s': expected a number from 1 to 64", arg);
+			return -EINVAL;
+		}
+		a->jobs = (unsigned)v;
+		break;
+	case OPT_STATE: a->state = arg; break;
+	case OPT_REPORT: a->report = arg; break;
+	case OPT_CACHE_DIR: a->cache_dir = arg; break;
+	case OPT_LXC_PATH: a->lxc_path = arg; break;
+	case 'v': log_set_level(LOG_DEBUG); break;
+	case 'h': a->help = true; break;
+	}
+	return 0;
+}
+
+struct job {
+	pid_t pid;
+	size_t item;     /* manifest index */
+	size_t entry;    /* state index */
+};
+
+struct batch {
+	struct batch_manifest m;
+	struct batch_state st;
+	struct batch_env env;
+	char *state_dir, *reports_dir, *logs_dir;
+	struct job *job;
+	unsigned jobs, running, done, failed, total;
+	bool tty;
+	int width;
+};
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+/* --- progress: one status line on a terminal, plain log lines otherwise --- */
+
+static struct batch *progress_batch;
+
+static void status_clear(void)
+{
+	if (progress_batch && progress_batch->tty)
+		fputs("\r\033[K", stderr);
+}
+
+static void status_draw(struct batch *b)
+{
+	if (!b->tty)
+		return;
+	char line[512];
+	int n = snprintf(line, sizeof(line), "batch: %u/%u converted, %u running, %u failed", b->done, b->total,
+			 b->running, b->failed);
+	for (unsigned j = 0; j < b->jobs && n > 0 && (size_t)n < sizeof(line); j++) {
+		if (!b->job[j].pid)
+			continue;
+		const struct batch_item *it = &b->m.item[b->job[j].item];
+		n += it->vmid ? snprintf(line + n, sizeof(line) - (size_t)n, " %s%u", n < 60 ? "| " : "", it->vmid)
+			      : snprintf(line + n, sizeof(line) - (size_t)n, " %s", it->ctid);
+	}
+	int w = b->width > 1 ? b->width - 1 : 79;
+	fprintf(stderr, "\r\033[K%.*s", w, line);
+	fflush(stderr);
+}
+
+static const char *display(const struct batch_item *it, char *buf, size_t size)
+{
+	if (it->vmid)
+		snprintf(buf, size, "%u", it->vmid);
+	else
+		snprintf(buf, size, "%s", it->ctid);
+	return buf;
+}
+
+/* --- setup --- */
+
+static int read_manifest(const char *file, struct batch_manifest *m)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	int rc = read_file(file, BATCH_MANIFEST_MAX_SIZE, &text, &len);
+	if (rc < 0) {
+		log_error("cannot read the manifest %s: %s", file,
+			  rc == -EFBIG ? "too large" : strerror(-rc));
+		return rc;
+	}
+	rc = batch_manifest_parse(file, text, len, m);
+	if (rc == -ENOMEM)
+		return rc;
+	_cleanup_free_ char *copy = strdup(file);
+	if (!copy)
+		return -ENOMEM;
+	char *slash = strrchr(copy, '/');
+	const char *dir = slash ? (slash == copy ? "/" : (*slash = '\0', copy)) : ".";
+	int r2 = batch_manifest_resolve(m, dir);
+	if (r2 == -ENOMEM)
+		return r2;
+	for (size_t i = 0; i < m->n_error; i++)
+		log_error("%s", m->error[i]);
+	if (m->n_error)
+		log_error("%zu problem(s) in %s; nothing was converted", m->n_error, file);
+	return m->n_error ? -EINVAL : 0;
+}
+
+static char *absolute(const char *p)
+{
+	if (p[0] == '/')
+		return strdup(p);
+	char cwd[PATH_MAX], *out;
+	if (!getcwd(cwd, sizeof(cwd)) || asprintf(&out, "%s/%s", cwd, p) < 0)
+		return NULL;
+	return out;
+}
+
+static char *item_key(const struct batch_item *it)
+{
+	char *k;
+	if (it->vmid ? asprintf(&k, "vmid-%u", it->vmid) < 0 : asprintf(&k, "ctid-%s", it->ctid) < 0)
+		return NULL;
+	for (char *p = k; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      *p == '.' || *p == '_' || *p == '-' || *p == '+'))
+			*p = '_';
+	if (strlen(k) > 100)
+		k[100] = '\0';
+	return k;
+}
+
+static bool key_used(const struct batch_state *st, const char *key)
+{
+	for (size_t i = 0; i < st->n; i++)
+		if (!strcmp(st->e[i].key, key))
+			return true;
+	return false;
+}
+
+/* Every manifest item gets its state entry; a VMID that an earlier run
+ * created (or started creating) for another source is refused. */
+static int reconcile(struct batch *b)
+{
+	int problems = 0;
+	for (size_t i = 0; i < b->m.n; i++) {
+		const struct batch_item *it = &b->m.item[i];
+		for (size_t j = 0; j < b->st.n; j++) {
+			const struct batch_entry *e = &b->st.e[j];
+			if (it->vmid && e->vmid == it->vmid && strcmp(e->source, it->path) &&
+			    (e->status == BATCH_DONE || (e->status == BATCH_STARTED && e->backend))) {
+				log_error("%s:%u: VMID %u was %s for %s in an earlier run", b->m.file, it->line,
+					  it->vmid, e->status == BATCH_DONE ? "created" : "being created", e->source);
+				problems++;
+			}
+		}
+		if (batch_state_find(&b->st, it->path))
+			continue;
+		_cleanup_free_ char *key = item_key(it);
+		if (!key)
+			return -ENOMEM;
+		char k2[128];
+		snprintf(k2, sizeof(k2), "%s", key);
+		for (unsigned n = 2; key_used(&b->st, k2); n++)
+			snprintf(k2, sizeof(k2), "%s-%u", key, n);
+		if (!batch_state_add(&b->st, it->path, k2))
+			return -ENOMEM;
+	}
+	return problems ? -EINVAL : 0;
+}
+
+/* Half-done containers from a killed run: remove what they may have left,
+ * then they are pending again. */
+static int recover(struct batch *b)
+{
+	for (size_t i = 0; i < b->st.n; i++) {
+		struct batch_entry *e = &b->st.e[i];
+		if (e->status != BATCH_STARTED)
+			continue;
+		if (batch_conversion_running(e->pid, e->source)) {
+			log_error("the conversion of %s from an earlier batch is still running (pid %ld); "
+				  "let it finish or kill it, then rerun", e->source, e->pid);
+			return -EBUSY;
+		}
+		log_info("%s was half done when the last batch stopped: cleaning up to redo it", e->source);
+		int rc = batch_cleanup(&b->env, e);
+		if (rc < 0)
+			return rc;
+		e->status = BATCH_PENDING;
+		e->pid = 0;
+		e->time = (int64_t)time(NULL);
+		if (batch_entry_set(&e->backend, NULL) < 0 || batch_entry_set(&e->template_path, NULL) < 0)
+			return -ENOMEM;
+		if ((rc = batch_state_save(&b->st)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* --- running --- */
+
+static size_t entry_index(struct batch *b, const struct batch_item *it)
+{
+	return (size_t)(batch_state_find(&b->st, it->path) - b->st.e);
+}
+
+static int mark_failed(struct batch *b, struct batch_entry *e, const char *reason)
+{
+	e->status = BATCH_FAILED;
+	e->pid = 0;
+	e->time = (int64_t)time(NULL);
+	if (batch_entry_set(&e->reason, reason) < 0)
+		return -ENOMEM;
+	b->failed++;
+	return batch_state_save(&b->st);
+}
+
+static int open_log(struct batch *b, const struct batch_entry *e)
+{
+	_cleanup_free_ char *p = NULL;
+	if (asprintf(&p, "%s/%s.log", b->logs_dir, e->key) < 0)
+		return -ENOMEM;
+	int fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		int err = errno;
+		log_error("cannot open %s: %s", p, strerror(err));
+		return -err;
+	}
+	return fd;
+}
+
+static char **child_argv(struct batch *b, const struct batch_item *it, const struct batch_entry *e,
+			 const char *report)
+{
+	struct argv_builder a = { 0 };
+	/* The same binary as a child: a crash in one conversion stays there. */
+	argv_push(&a, "/proc/self/exe");
+	argv_push(&a, "convert-openvz");
+	argv_push(&a, "%s", it->path);
+	argv_push_opt(&a, "--report", report);
+	argv_push_opt(&a, "--cache-dir", b->env.cache_dir);
+	argv_push_opt(&a, "--lxc-path", b->env.lxc_path);
+	if (it->vmid) {
+		argv_push(&a, "--vmid");
+		argv_push(&a, "%u", it->vmid);
+	}
+	argv_push_opt(&a, "--storage", it->storage);
+	argv_push_opt(&a, "--bridge", it->bridge);
+	argv_push_opt(&a, "--gw", it->gw);
+	argv_push_opt(&a, "--output", e->output);
+	argv_push_opt(&a, "--backend", e->backend);
+	if (it->start)
+		argv_push(&a, "--start");
+	return argv_finish(&a);
+}
+
+/* Record the item as started (durably), then let its child run. Returns 0
+ * when a child runs or the item was settled without one (> 0), else a
+ * negative error that stops the batch. */
+static int start_item(struct batch *b, size_t slot, size_t idx)
+{
+	const struct batch_item *it = &b->m.item[idx];
+	struct batch_entry *e = &b->st.e[entry_index(b, it)];
+	char name[64], buf[PATH_MAX];
+	display(it, name, sizeof(name));
+	int rc;
+	enum batch_backend be = it->backend;
+	if (it->output == BATCH_OUT_CREATE && be == BATCH_BACKEND_UNSET)
+		be = program_on_path("pct") ? BATCH_BACKEND_PVE : BATCH_BACKEND_LXC;
+	e->vmid = it->vmid;
+	snprintf(buf, sizeof(buf), "%u", it->vmid);
+	if (batch_entry_set(&e->output, batch_output_name(it->output)) < 0 ||
+	    batch_entry_set(&e->backend, it->output == BATCH_OUT_CREATE ? batch_backend_name(be) : NULL) < 0 ||
+	    batch_entry_set(&e->name, be == BATCH_BACKEND_LXC && it->output == BATCH_OUT_CREATE ? buf : NULL) < 0 ||
+	    batch_entry_set(&e->template_path, NULL) < 0 || batch_entry_set(&e->reason, NULL) < 0)
+		return -ENOMEM;
+	e->exit_code = 0;
+	e->warnings = e->unmapped = 0;
+
+	/* What exists before we start is not ours: never touched, refused. */
+	if (e->backend && batch_container_exists(&b->env, e)) {
+		snprintf(buf, sizeof(buf), "container %u already exists (not created by this batch)", it->vmid);
+		batch_entry_set(&e->backend, NULL);
+		log_error("%s: %s", name, buf);
+		return mark_failed(b, e, buf) < 0 ? -EIO : 1;
+	}
+	if (it->output != BATCH_OUT_VZDUMP) {
+		snprintf(buf, sizeof(buf), "%s/" CTI_OVZ_TEMPLATE_FMT, b->env.cache_dir, it->ctid);
+		struct stat st;
+		if (lstat(buf, &st) == 0) {
+			char why[PATH_MAX + 64];
+			snprintf(why, sizeof(why), "%s already exists (remove it to convert again)", buf);
+			batch_entry_set(&e->backend, NULL);
+			log_error("%s: %s", name, why);
+			return mark_failed(b, e, why) < 0 ? -EIO : 1;
+		}
+		if (batch_entry_set(&e->template_path, buf) < 0)
+			return -ENOMEM;
+	}
+
+	_cleanup_free_ char *report = NULL;
+	if (asprintf(&report, "%s/%s.json", b->reports_dir, e->key) < 0)
+		return -ENOMEM;
+	unlink(report);  /* an earlier attempt's */
+	int log_fd = open_log(b, e);
+	if (log_fd < 0)
+		return log_fd;
+	char **argv = child_argv(b, it, e, report);
+	if (!argv) {
+		close(log_fd);
+		return -ENOMEM;
+	}
+	time_t now = time(NULL);
+	dprintf(log_fd, "=== ct-import batch: attempt %u, %s", e->attempts + 1, ctime(&now));
+	int release = -1;
+	pid_t pid = batch_spawn(argv, log_fd, &release);
+	argv_free(argv);
+	close(log_fd);
+	if (pid < 0)
+		return pid;
+	e->status = BATCH_STARTED;
+	e->pid = pid;
+	e->time = (int64_t)now;
+	e->attempts++;
+	rc = batch_state_save(&b->st);
+	if (rc < 0) {
+		/* Not recorded: the child must not run. */
+		close(release);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return rc;
+	}
+	close(release);
+	b->job[slot] = (struct job){ .pid = pid, .item = idx, .entry = (size_t)(e - b->st.e) };
+	b->running++;
+	status_clear();
+	log_info("started %s: %s", name, it->source);
+	return 0;
+}
+
+/* The last "error: " line of the child's log: why it failed when it died
+ * before writing its report. */
+static char *last_error_line(struct batch *b, const struct batch_entry *e)
+{
+	_cleanup_free_ char *p = NULL, *text = NULL;
+	if (asprintf(&p, "%s/%s.log", b->logs_dir, e->key) < 0 || read_file(p, 8 << 20, &text, NULL) < 0)
+		return NULL;
+	char *last = NULL;
+	for (char *s = text; (s = strstr(s, "error: ")); s += 7)
+		last = s + 7;
+	if (!last)
+		return NULL;
+	return strndup(last, strcspn(last, "\n"));
+}
+
+static int finish_job(struct batch *b, struct job *j, int status)
+{
+	const struct batch_item *it = &b->m.item[j->item];
+	struct batch_entry *e = &b->st.e[j->entry];
+	char name[64], reason[1024];
+	display(it, name, sizeof(name));
+	b->running--;
+	j->pid = 0;
+
+	_cleanup_free_ char *report = NULL;
+	if (asprintf(&report, "%s/%s.json", b->reports_dir, e->key) < 0)
+		return -ENOMEM;
+	struct child_report r;
+	child_report_read(report, &r);
+	e->warnings = r.notes;
+	e->unmapped = r.unmapped;
+	bool exited = WIFEXITED(status);
+	int code = exited ? WEXITSTATUS(status) : -1;
+	e->exit_code = code;
+	int rc = 0;
+	if (code == 0 && r.result && !strcmp(r.result, "ok")) {
+		if (e->backend && !batch_container_exists(&b->env, e)) {
+			snprintf(reason, sizeof(reason), "reported success, but container %u does not exist", e->vmid);
+		} else {
+			child_report_free(&r);
+			e->status = BATCH_DONE;
+			e->pid = 0;
+			e->time = (int64_t)time(NULL);
+			b->done++;
+			status_clear();
+			log_info("converted %s (%u warning(s), %u unmapped key(s))", name, e->warnings, e->unmapped);
+			return batch_state_save(&b->st);
+		}
+	} else {
+		_cleanup_free_ char *from_log = r.error ? NULL : last_error_line(b, e);
+		const char *why = r.error ? r.error : from_log;
+		if (!exited)
+			snprintf(reason, sizeof(reason), "killed by signal %d%s%s", WTERMSIG(status),
+				 why ? ": " : "", why ? why : "");
+		else if (why)
+			snprintf(reason, sizeof(reason), "%s", why);
+		else
+			snprintf(reason, sizeof(reason), "convert-openvz exited with status %d (no report)", code);
+	}
+	child_report_free(&r);
+	/* Exit 3: something was in the way, so leave the container alone; the
+	 * template (if this child published it) and scratch space go anyway. */
+	struct batch_entry tmp = *e;
+	if (code == CTI_EXIT_EXISTS)
+		tmp.backend = NULL;
+	rc = batch_cleanup(&b->env, &tmp);
+	status_clear();
+	if (rc < 0) {
+		/* Still recorded as started: the next run tries again. */
+		log_error("%s failed (%s) and what it left could not be removed", name, reason);
+		batch_entry_set(&e->reason, reason);
+		b->failed++;
+		return batch_state_save(&b->st);
+	}
+	if (interrupted && !exited) {
+		log_warn("%s was interrupted; the next run redoes it", name);
+		e->status = BATCH_PENDING;
+		e->pid = 0;
+		batch_entry_set(&e->backend, NULL);
+		batch_entry_set(&e->template_path, NULL);
+		return batch_state_save(&b->st);
+	}
+	batch_entry_set(&e->backend, NULL);
+	batch_entry_set(&e->template_path, NULL);
+	log_error("FAILED %s: %s", name, reason);
+	return mark_failed(b, e, reason);
+}
+
+static int run_all(struct batch *b, const size_t *queue, size_t nq)
+{
+	size_t next = 0;
+	int fatal = 0;
+	while (b->running || (next < nq && !interrupted && !fatal)) {
+		while (next < nq && !interrupted && !fatal && b->running < b->jobs) {
+			size_t slot = 0;
+			while (b->job[slot].pid)
+				slot++;
+			int rc = start_item(b, slot, queue[next++]);
+			if (rc < 0)
+				fatal = rc;
+		}
+		status_draw(b);
+		if (!b->running)
+			break;
+		int status;
+		pid_t pid = waitpid(-1, &status, 0);
+		if (pid < 0) {
+			if (errno == EINTR) {
+				if (interrupted) {
+					for (unsigned j = 0; j < b->jobs; j++)
+						if (b->job[j].pid)
+							kill(b->job[j].pid, SIGTERM);
+				}
+				continue;
+			}
+			log_error("waitpid: %s", strerror(errno));
+			return -errno;
+		}
+		for (unsigned j = 0; j < b->jobs; j++)
+			if (b->job[j].pid == pid) {
+				int rc = finish_job(b, &b->job[j], status);
+				if (rc < 0 && !fatal)
+					fatal = rc;
+			}
+	}
+	status_clear();
+	return fatal;
+}
+
+static void batch_free(struct batch *b)
+{
+	batch_manifest_free(&b->m);
+	batch_state_free(&b->st);
+	free(b->state_dir);
+	free(b->reports_dir);
+	free(b->logs_dir);
+	free(b->job);
+	if (b->env.log_fd >= 0)
+		close(b->env.log_fd);
+}
+
+static int make_dir(const char *p)
+{
+	if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+		int e = errno;
+		log_error("cannot create %s: %s", p, strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+static int batch_main(struct batch *b, const struct batch_args *a, const char *manifest, struct cti_config *cfg)
+{
+	int rc = read_manifest(manifest, &b->m);
+	if (rc < 0)
+		return rc == -EINVAL ? CTI_EXIT_USAGE : CTI_EXIT_FAILURE;
+	_cleanup_free_ char *state = a->state ? absolute(a->state) : NULL;
+	if (!state && asprintf(&state, "%s.state", manifest) < 0)
+		return CTI_EXIT_FAILURE;
+	_cleanup_free_ char *state_abs = absolute(state);
+	_cleanup_free_ char *cache = absolute(a->cache_dir ? a->cache_dir : cfg->cache_dir);
+	_cleanup_free_ char *lxcp = absolute(a->lxc_path ? a->lxc_path : cfg->lxc_path);
+	if (!state_abs || !cache || !lxcp || asprintf(&b->state_dir, "%s.d", state_abs) < 0 ||
+	    asprintf(&b->reports_dir, "%s/reports", b->state_dir) < 0 ||
+	    asprintf(&b->logs_dir, "%s/logs", b->state_dir) < 0)
+		return CTI_EXIT_FAILURE;
+	b->env.cache_dir = cache;
+	b->env.lxc_path = lxcp;
+
+	int lock_fd = -1;
+	rc = batch_state_lock(b->state_dir, &lock_fd);
+	if (rc < 0)
+		return CTI_EXIT_FAILURE;
+	_cleanup_close_ int lock_keep = lock_fd;
+	if (make_dir(b->reports_dir) < 0 || make_dir(b->logs_dir) < 0)
+		return CTI_EXIT_FAILURE;
+	_cleanup_free_ char *batch_log = NULL;
+	if (asprintf(&batch_log, "%s/cleanup.log", b->logs_dir) < 0)
+		return CTI_EXIT_FAILURE;
+	b->env.log_fd = open(batch_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (batch_state_load(state_abs, &b->st) < 0)
+		return CTI_EXIT_FAILURE;
+	rc = reconcile(b);
+	if (rc < 0)
+		return rc == -EINVAL ? CTI_EXIT_USAGE : CTI_EXIT_FAILURE;
+	if (recover(b) < 0 || batch_state_save(&b->st) < 0)
+		return CTI_EXIT_FAILURE;
+
+	_cleanup_free_ size_t *queue = calloc(b->m.n, sizeof(size_t));
+	if (!queue || !(b->job = calloc(b->jobs, sizeof(*b->job))))
+		return CTI_EXIT_FAILURE;
+	size_t nq = 0;
+	b->total = (unsigned)b->m.n;
+	for (size_t i = 0; i < b->m.n; i++) {
+		const struct batch_entry *e = batch_state_find(&b->st, b->m.item[i].path);
+		if (e->status == BATCH_DONE) {
+			b->done++;
+			log_debug("%s: converted in an earlier run", b->m.item[i].source);
+		} else {
+			queue[nq++] = i;
+		}
+	}
+	if (b->done)
+		log_info("%u of %u container(s) converted in an earlier run; %zu to do", b->done, b->total, nq);
+	rc = run_all(b, queue, nq);
+
+	struct batch_summary_ctx sc = { .manifest = manifest, .state = state_abs, .reports_dir = b->reports_dir,
+					.logs_dir = b->logs_dir, .m = &b->m, .st = &b->st };
+	batch_summary_print(&sc, stdout);
+	fflush(stdout);
+	if (a->report && batch_summary_write(&sc, a->report) < 0)
+		rc = rc ? rc : -EIO;
+	if (interrupted)
+		log_warn("interrupted: rerun the same command to finish");
+	if (rc < 0)
+		return CTI_EXIT_FAILURE;
+	return b->done == b->total ? CTI_EXIT_OK : CTI_EXIT_FAILURE;
+}
+
+int cmd_batch(int argc, char **argv)
+{
+	struct batch_args a = { .jobs = 2 };
+	int idx = opt_parse(batch_opts, argc, argv, batch_opt, &a);
+	if (idx < 0)
+		return CTI_EXIT_USAGE;
+	if (a.help) {
+		opt_print_help(stdout, "ct-import batch MANIFEST [--jobs N] [--state FILE] [--report FILE]",
+			       "Convert every OpenVZ container MANIFEST lists (see doc/batch.md), N at a time; "
+			       "a rerun resumes a killed batch.", batch_opts);
+		return CTI_EXIT_OK;
+	}
+	if (argc - idx != 1) {
+		log_error("batch: expected one MANIFEST (see --help)");
+		return CTI_EXIT_USAGE;
+	}
+	struct cti_config cfg;
+	if (cti_config_load(NULL, &cfg) < 0)
+		return CTI_EXIT_FAILURE;
+	struct batch b = { .jobs = a.jobs, .env.log_fd = -1 };
+	b.tty = isatty(STDERR_FILENO);
+	struct winsize ws;
+	b.width = b.tty && ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 ? ws.ws_col : 80;
+	progress_batch = &b;
+	log_set_before_hook(status_clear);
+	struct sigaction sa = { .sa_handler = on_signal };  /* no SA_RESTART: waitpid returns */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	int code = batch_main(&b, &a, argv[idx], &cfg);
+	log_set_before_hook(NULL);
+	progress_batch = NULL;
+	batch_free(&b);
+	cti_config_free(&cfg);
+	return code;
+}
