@@ -15,5 +15,6 @@ int cmd_receive(int argc, char **argv);
 int cmd_create_ct(int argc, char **argv);
 int cmd_create_vm(int argc, char **argv);
 int cmd_batch(int argc, char **argv);
+int cmd_convert_openvz(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@ static const struct {
 	{ "receive", cmd_receive, "read a p2v stream on stdin: a template into the cache, a disk into the import dir" },
 	{ "create-ct", cmd_create_ct, "create a privileged container from a template" },
 	{ "create-vm", cmd_create_vm, "define a VM from received disk images" },
+	{ "convert-openvz", cmd_convert_openvz, "convert an OpenVZ container (vzdump-openvz archive or private area) to LXC" },
 	{ "batch", cmd_batch, "convert the OpenVZ containers a manifest lists, resumably, N at a time" },
 };
 
@@ -23,8 +24,8 @@ static void usage(FILE *f)
 	      "Receive p2v streams and create containers and VMs from them.\n\n"
 	      "Commands:\n", f);
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-		fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].help);
-	fputs("  help        show this text\n\n"
+		fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].help);
+	fputs("  help           show this text\n\n"
 	      "Run 'ct-import COMMAND --help' for a command's options; see ct-import(1).\n", f);
 }
 

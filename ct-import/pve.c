@@ -95,8 +95,10 @@ char **pve_create_argv(const struct ct_spec *spec)
 		argv_push(&b, "--swap");
 		argv_push(&b, "%u", spec->swap_mb);
 	}
-	argv_push(&b, "--cores");
-	argv_push(&b, "%u", spec->cores);
+	if (spec->cores) {  /* 0: all the host's CPUs, pct's default */
+		argv_push(&b, "--cores");
+		argv_push(&b, "%u", spec->cores);
+	}
 	argv_push_opt(&b, "cpulimit", spec->cpulimit);
 	if (spec->cpuunits) {
 		argv_push(&b, "--cpuunits");

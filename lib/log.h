@@ -10,6 +10,9 @@ void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 /* Called before each line is printed (progress.c clears its line). */
 void log_set_before_hook(void (*hook)(void));
+/* Called with every error and warning (even when not printed), e.g. to
+ * collect them for a report. */
+void log_set_message_hook(void (*hook)(enum log_level level, const char *msg));
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
