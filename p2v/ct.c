@@ -30,7 +30,7 @@
 enum {
 	OPT_TO = 256, OPT_NAME, OPT_ROOT, OPT_DEVICE, OPT_REMOTE_IMPORT, OPT_COMPRESS,
 	OPT_LEVEL, OPT_THREADS, OPT_EXCLUDE, OPT_OUTPUT, OPT_FORCE, OPT_PROGRESS,
-	OPT_CREATE, OPT_REMOTE_CREATE,
+	OPT_CREATE, OPT_REMOTE_CREATE, OPT_ON_READ_ERROR,
 	/* Options passed through to create-ct with --create. */
 	OPT_C_VMID = 512, OPT_C_HOSTNAME, OPT_C_STORAGE, OPT_C_DISK_GB, OPT_C_MEMORY,
 	OPT_C_CORES, OPT_C_BRIDGE, OPT_C_IP, OPT_C_GW, OPT_C_BACKEND, OPT_C_START,
@@ -50,6 +50,7 @@ const struct opt_def ct_opts[] = {
 	{ "threads", OPT_THREADS, "N", "zstd worker threads (default: one per CPU)" },
 	{ "exclude", OPT_EXCLUDE, "PATTERN", "leave out paths matching PATTERN (relative to the root; repeatable)" },
 	{ "force", OPT_FORCE, NULL, "with --output: replace an existing file" },
+	{ "on-read-error", OPT_ON_READ_ERROR, "fail|zero", "file data that stays unreadable after retries in ever smaller pieces (bad sectors): fail cleanly (default), or archive zeros there and list the file and range", "p2v.on_read_error" },
 	{ "progress", OPT_PROGRESS, "auto|json|none", "progress display (default auto: a line on a terminal)" },
 	{ "create", OPT_CREATE, NULL, "after a verified transfer, create the container with 'ct-import create-ct'", "p2v.create" },
 	{ "remote-create", OPT_REMOTE_CREATE, "CMD", "remote command for --create (default 'ct-import create-ct')" },
@@ -128,6 +129,12 @@ static int ct_opt(void *ctx, int key, const char *arg)
 			return -EINVAL;
 		}
 		a->excludes[a->tar.n_excludes++] = arg;
+		break;
+	case OPT_ON_READ_ERROR:
+		if (read_error_policy_parse(arg, &a->tar.on_read_error) < 0) {
+			log_error("--on-read-error takes fail or zero, not '%s'", arg);
+			return -EINVAL;
+		}
 		break;
 	case OPT_PROGRESS:
 		if (progress_mode_parse(arg, &a->progress) < 0) {
@@ -416,6 +423,20 @@ int cmd_ct(int argc, char **argv)
 	if (mounts)
 		source_unmount(mounts);
 	char src[32], out[32];
+	if (stats.unreadable_ranges) {
+		/* The bad-sector report, whole, at the end of the run. */
+		log_warn("%llu unreadable range%s in the source's files, %s (%s):",
+			 (unsigned long long)stats.unreadable_ranges,
+			 stats.unreadable_ranges == 1 ? "" : "s",
+			 format_bytes(stats.unreadable_bytes, src, sizeof(src)),
+			 a.tar.on_read_error == READ_ERROR_ZERO ? "zeros in the archive" : "the archive failed");
+		for (char *l = stats.unreadable, *nl; l && *l; l = nl + 1) {
+			if (!(nl = strchr(l, '\n')))
+				break;
+			log_warn("unreadable file range: %.*s", (int)(nl - l), l);
+		}
+	}
+	free(stats.unreadable);
 	if (rc == P2V_EXIT_OK)
 		log_info("%llu entries, %s read, %s sent in %.1f s (%s level %d-%d)%s",
 			 (unsigned long long)stats.entries,

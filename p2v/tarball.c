@@ -52,6 +52,8 @@ struct tb {
 	struct archive_entry_linkresolver *res;
 	uint64_t last_report_bytes;
 	struct timespec last_report;
+	FILE *bad;              /* stats->unreadable, as it is written */
+	size_t bad_len;
 };
 
 const char *tarball_extension(enum tar_compression c)
@@ -157,6 +159,42 @@ static void skip_warn(struct tb *t, const char *rel, const char *what, int err)
 	t->st->warnings++;
 }
 
+/* A read of want bytes at pos failed with a media error: read around the
+ * bad sectors into t->buf; what stays unreadable is zeros and listed, or
+ * the archive fails, by policy. want, or -1 with errno. */
+static ssize_t read_around_bad(struct tb *t, int fd, const char *rel, size_t want, int64_t pos)
+{
+	struct bad_list bad = { 0 };
+	int64_t lost = read_bisect(fd_pread, &fd, (uint8_t *)t->buf, want, (uint64_t)pos, 512,
+				   &bad, NULL);
+	if (lost < 0) {
+		errno = (int)-lost;
+		return -1;
+	}
+	if (!t->bad && !(t->bad = open_memstream(&t->st->unreadable, &t->bad_len))) {
+		bad_list_free(&bad);
+		errno = ENOMEM;
+		return -1;
+	}
+	for (size_t i = 0; i < bad.n; i++) {
+		log_warn("unreadable: file=/%s offset=%llu length=%llu%s", rel,
+			 (unsigned long long)bad.v[i].off, (unsigned long long)bad.v[i].len,
+			 t->o->on_read_error == READ_ERROR_ZERO ? " (zero-filled)" : "");
+		fprintf(t->bad, "/%s offset=%llu length=%llu\n", rel, (unsigned long long)bad.v[i].off,
+			(unsigned long long)bad.v[i].len);
+	}
+	t->st->unreadable_ranges += bad.n;
+	t->st->unreadable_bytes += (uint64_t)lost;
+	bad_list_free(&bad);
+	if (lost && t->o->on_read_error != READ_ERROR_ZERO) {
+		log_error("/%s has unreadable sectors; stopping (--on-read-error=zero would zero-fill "
+			  "and list them)", rel);
+		errno = EIO;
+		return -1;
+	}
+	return (ssize_t)want;
+}
+
 /* Copy fd's data regions (the entry's sparse map, or all of it) into the
  * archive. Holes go in as zeros; the pax writer drops them again because
  * they fall in the gaps of the sparse map. */
@@ -191,6 +229,8 @@ static int copy_data(struct tb *t, struct archive_entry *e, int fd, const char *
 				n = pread(fd, t->buf, want, pos);
 				if (n < 0 && errno == EINTR)
 					continue;
+				if (n < 0 && is_media_error(errno))
+					n = read_around_bad(t, fd, rel, want, pos);
 				if (n < 0) {
 					int err = errno;
 					log_error("reading %s: %s", rel, strerror(err));
@@ -587,6 +627,8 @@ out:
 	zstd_stream_free(t.zs);        /* an unfinished frame stays unfinished */
 	if (t.disk)
 		archive_read_free(t.disk);
+	if (t.bad)
+		fclose(t.bad);  /* completes stats->unreadable */
 	free(zeros);
 	free(t.buf);
 	free(t.path);

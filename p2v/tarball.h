@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "disk_read.h"
+
 enum tar_compression { TAR_ZSTD, TAR_GZIP };
 
 struct tarball_opts {
@@ -24,6 +26,9 @@ struct tarball_opts {
 	 * sink up (compress lighter), 0 otherwise. */
 	int (*pressure)(void *ctx);
 	void *pressure_ctx;
+	/* A file data range that stays unreadable (bad sectors): the archive
+	 * fails, or holds zeros there and the range is listed. */
+	enum read_error_policy on_read_error;
 };
 
 struct tarball_stats {
@@ -31,6 +36,10 @@ struct tarball_stats {
 	uint64_t source_bytes;      /* file data read */
 	uint64_t compressed_bytes;  /* bytes handed to the sink */
 	uint64_t warnings;          /* unreadable entries skipped with a warning */
+	uint64_t unreadable_bytes;  /* file data lost to bad sectors, zero-filled */
+	uint64_t unreadable_ranges;
+	char *unreadable;           /* one line per range, "PATH offset=N length=N";
+				       malloc'd or NULL, the caller frees */
 	int level_min, level_max;   /* zstd levels used */
 };
 

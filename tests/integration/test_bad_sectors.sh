@@ -11,6 +11,10 @@
 #  - --on-read-error=fail (the default): a clean failure, exit 1, no image
 #    and no temporary left in the import directory.
 #  - --output FILE with zero: FILE.unreadable.json beside the raw image.
+#  - p2v ct of that ext4 mounted (read-only, through a loop device on the
+#    FUSE file): with zero, the archive holds the files with the lost
+#    filesystem blocks as zeros, and the report names each file and range;
+#    with fail, no archive.
 . "$(dirname "$0")/lib.sh"
 . "$TOP/tests/integration/sshd.sh"
 for c in cc pkg-config mkfs.ext4 debugfs qemu-img python3 sshd sha256sum; do
@@ -24,8 +28,8 @@ EIO=$T/eio_fuse
 cc -O2 -Wall -Wextra -Werror -o "$EIO" "$TOP/tests/tools/eio_fuse.c" \
   $(pkg-config --cflags --libs fuse3) || fail "cannot build eio_fuse"
 
-MNT=$T/bad.img
-at_exit 'mountpoint -q "$MNT" 2>/dev/null && umount "$MNT"'
+MNT=$T/bad.img LOOP=
+at_exit 'mountpoint -q "$T/ctm" 2>/dev/null && umount "$T/ctm"; [ -n "$LOOP" ] && losetup -d "$LOOP"; mountpoint -q "$MNT" 2>/dev/null && umount "$MNT"'
 
 step "an ext4 disk with files"
 SRC=$T/src.img
@@ -124,6 +128,32 @@ for r in j["unreadable"]:
     print(r["offset"], r["length"], r["owner"].split(": ", 1)[1])
 ' "$T/out.raw.unreadable.json" | sort -n) || fail "bad local JSON"
 [ "$got" = "$EXPECT" ] || fail "the local list differs"
+
+step "p2v ct of the mounted filesystem: file ranges"
+LOOP=$(losetup -r -f --show "$MNT") || fail "losetup on the FUSE file"
+mkdir -p "$T/ctm"
+mount -o ro,noload "$LOOP" "$T/ctm" || fail "mount"
+set +e
+"$P2V" ct --name ctf --root "$T/ctm" --output "$T/ctf.tar.zst" --progress none 2>"$T/log.ctf"; rc=$?
+set -e
+[ $rc = 1 ] || { cat "$T/log.ctf" >&2; fail "p2v ct with fail: expected exit 1, got $rc"; }
+assert_grep "unreadable sectors; stopping" "$T/log.ctf"
+[ ! -e "$T/ctf.tar.zst" ] || fail "p2v ct published an archive after a read error"
+"$P2V" ct --name ctz --root "$T/ctm" --output "$T/ctz.tar.zst" --on-read-error=zero --progress none \
+  2>"$T/log.ctz" || { cat "$T/log.ctz" >&2; fail "p2v ct --on-read-error=zero"; }
+# Through ext4's page cache the unit lost is a filesystem block: the
+# 4 KiB block of each file that holds a bad range.
+CT_EXPECT=$(printf '%s\n' "/big1 $((100 * 4096))" "/big1 $((1500 * 4096))" "/data/notes.txt $((10 * 4096))" | sort)
+got=$(sed -n 's/.*unreadable file range: \(.*\) offset=\([0-9]*\) length=4096$/\1 \2/p' "$T/log.ctz" | sort)
+[ "$got" = "$CT_EXPECT" ] || { printf 'expected:\n%s\ngot:\n%s\n' "$CT_EXPECT" "$got" >&2; fail "p2v ct's report"; }
+mkdir -p "$T/x"
+tar -C "$T/x" --zstd -xf "$T/ctz.tar.zst" || fail "tar cannot read the archive"
+cp "$T/big1" "$T/big1.z"; cp "$T/notes.txt" "$T/notes.z"
+for b in 100 1500; do dd if=/dev/zero of="$T/big1.z" bs=4096 seek=$b count=1 conv=notrunc status=none; done
+dd if=/dev/zero of="$T/notes.z" bs=4096 seek=10 count=1 conv=notrunc status=none
+cmp "$T/big1.z" "$T/x/big1" || fail "big1 in the archive is not the file with its bad block zeroed"
+cmp "$T/notes.z" "$T/x/data/notes.txt" || fail "notes.txt in the archive differs"
+umount "$T/ctm"; losetup -d "$LOOP"; LOOP=
 
 step "the source was only read"
 umount "$MNT"
