@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "batch_manifest.h"
+#include "ovz_source.h"
 #include "util.h"
 
 #define MAX_LINE 4096
@@ -375,36 +376,9 @@ int batch_manifest_resolve(struct batch_manifest *m, const char *base_dir)
 
 char *batch_source_ctid(const char *source, bool is_dir)
 {
-	/* Keep in step with ovz_ctid_from_source (convert-openvz's). */
-	size_t len = strlen(source);
-	while (len > 1 && source[len - 1] == '/')
-		len--;
-	const char *base = source + len;
-	while (base > source && base[-1] != '/')
-		base--;
-	size_t blen = (size_t)(source + len - base), n;
-	static const char prefix[] = "vzdump-openvz-";
-	const size_t pl = sizeof(prefix) - 1;
-	if (blen >= pl && !strncmp(base, prefix, pl)) {
-		base += pl;
-		blen -= pl;
-		for (n = 0; n < blen && base[n] != '-' && base[n] != '.'; n++)
-			;
-	} else if (is_dir) {
-		n = blen;
-	} else {
-		/* name.tar.gz, name.tgz ...: everything before the first ".t". */
-		for (n = 0; n + 1 < blen && !(base[n] == '.' && base[n + 1] == 't'); n++)
-			;
-		if (n + 1 >= blen)
-			n = blen;
-	}
-	char *id = strndup(base, n < 128 ? n : 128);
-	if (id && !name_is_safe(id)) {
-		free(id);
-		return strdup("");
-	}
-	return id;
+	/* convert-openvz's own rule, so the batch predicts its file names. */
+	char *id = ovz_ctid_from_source(source, is_dir);
+	return id ? id : strdup("");
 }
 
 void batch_manifest_free(struct batch_manifest *m)
