@@ -12,7 +12,7 @@ TEST="openssh-server openssh-client lxc mmdebstrap debian-archive-keyring
   btrfs-progs dosfstools xorriso squashfs-tools cryptsetup-bin lvm2
   qemu-system-x86 busybox-static kmod cpio dmsetup lzop
   libvirt-clients fdisk ntfs-3g extlinux syslinux-common
-  isolinux grub-efi-amd64-bin grub-common mtools ovmf fuse3"
+  isolinux grub-efi-amd64-bin grub-common mtools ovmf fuse3 jq bzip2"
 
 missing=""
 for p in $BUILD $TEST; do
