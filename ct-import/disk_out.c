@@ -16,7 +16,7 @@
 #include "qcow2.h"
 #include "util.h"
 
-enum out_kind { OUT_RAW, OUT_QCOW2, OUT_DEVICE };
+enum out_kind { OUT_RAW, OUT_QCOW2, OUT_DEVICE, OUT_STAGED };
 
 struct disk_out {
 	enum out_kind kind;
@@ -173,6 +173,86 @@ fail:
 	return rc;
 }
 
+int disk_out_open_staged(struct disk_out **out, int fd, const char *path, uint64_t size,
+			 uint64_t resume_at)
+{
+	struct disk_out *o = calloc(1, sizeof(*o));
+	if (!o)
+		return -ENOMEM;
+	o->kind = OUT_STAGED;
+	o->af = (struct atomic_file){ .fd = -1, .dirfd = -1 };
+	o->fd = fd;
+	o->size = size;
+	if (!(o->path = strdup(path))) {
+		free(o);
+		return -ENOMEM;
+	}
+	/* Truncating to the checkpoint and back leaves holes (zeros) after it. */
+	if (ftruncate(fd, (off_t)resume_at) < 0 || ftruncate(fd, (off_t)size) < 0) {
+		int rc = -errno;
+		log_error("cannot size %s to %llu bytes: %s", path, (unsigned long long)size,
+			  strerror(-rc));
+		disk_out_free(o);
+		return rc;
+	}
+	*out = o;
+	return 0;
+}
+
+int disk_out_sync(struct disk_out *o)
+{
+	if (o->kind == OUT_QCOW2)
+		return -EINVAL;  /* not resumable */
+	if (fsync(o->fd) < 0) {
+		int rc = -errno;
+		log_error("syncing %s: %s", o->path, strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+int disk_out_convert_qcow2(int rawfd, uint64_t size, const char *dir, const char *name,
+			   enum qcow2_compression compression)
+{
+	struct disk_out *o = NULL;
+	int rc = disk_out_open_file(&o, dir, name, DISK_QCOW2, compression, size);
+	if (rc < 0)
+		return rc;
+	const size_t step = 1u << 20;
+	_cleanup_free_ uint8_t *buf = malloc(step);
+	if (!buf)
+		rc = -ENOMEM;
+	/* Only the data regions: the holes are zeros, unallocated in qcow2. */
+	for (off_t pos = 0; rc == 0 && (uint64_t)pos < size;) {
+		off_t data = lseek(rawfd, pos, SEEK_DATA);
+		if (data < 0 && errno == ENXIO)
+			break;
+		off_t hole = data < 0 ? -1 : lseek(rawfd, data, SEEK_HOLE);
+		if (data < 0 || hole < 0) {
+			rc = -errno;
+			log_error("mapping the staged image for %s: %s", name, strerror(-rc));
+			break;
+		}
+		if ((uint64_t)hole > size)
+			hole = (off_t)size;
+		for (pos = data; rc == 0 && pos < hole;) {
+			size_t n = (uint64_t)(hole - pos) < step ? (size_t)(hole - pos) : step;
+			ssize_t got = pread(rawfd, buf, n, pos);
+			if (got <= 0) {
+				rc = got < 0 ? -errno : -EIO;
+				log_error("reading the staged image for %s: %s", name, strerror(-rc));
+				break;
+			}
+			rc = disk_out_write(o, (uint64_t)pos, buf, (size_t)got);
+			pos += got;
+		}
+	}
+	if (rc == 0)
+		rc = disk_out_commit(o);
+	disk_out_free(o);
+	return rc;
+}
+
 static int write_error(struct disk_out *o, int rc)
 {
 	log_error("writing %s: %s", o->path, strerror(-rc));
@@ -185,6 +265,7 @@ int disk_out_write(struct disk_out *o, uint64_t offset, const void *buf, size_t 
 	int rc = 0;
 	switch (o->kind) {
 	case OUT_RAW:
+	case OUT_STAGED:
 		/* Leave zero chunks as holes in the fresh file. */
 		while (len && rc == 0) {
 			size_t n = SPARSE_CHUNK - (size_t)(offset % SPARSE_CHUNK);
@@ -251,7 +332,9 @@ int disk_out_zero(struct disk_out *o, uint64_t offset, uint64_t len)
 	int rc = 0;
 	switch (o->kind) {
 	case OUT_RAW:
-		/* A fresh sparse file already reads zeros there. */
+	case OUT_STAGED:
+		/* A fresh sparse file already reads zeros there (a staged
+		 * one was cleared after its checkpoint). */
 		break;
 	case OUT_DEVICE:
 		rc = device_zero(o, offset, len);
@@ -265,7 +348,7 @@ int disk_out_zero(struct disk_out *o, uint64_t offset, uint64_t len)
 
 int disk_out_commit(struct disk_out *o)
 {
-	if (o->kind == OUT_DEVICE) {
+	if (o->kind == OUT_DEVICE || o->kind == OUT_STAGED) {
 		if (fsync(o->fd) < 0)
 			return write_error(o, -errno);
 		o->committed = true;
@@ -294,7 +377,7 @@ void disk_out_free(struct disk_out *o)
 	if (o->kind == OUT_DEVICE) {
 		if (o->fd >= 0)
 			close(o->fd);
-	} else {
+	} else if (o->kind != OUT_STAGED) {  /* a staged fd is borrowed */
 		qcow2_writer_free(o->qw);
 		atomic_file_discard(&o->af);
 	}

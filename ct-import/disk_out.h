@@ -24,6 +24,18 @@ int disk_out_open_file(struct disk_out **out, const char *dir, const char *name,
  * refused (-ENOSPC, logged) when smaller than size. */
 int disk_out_open_device(struct disk_out **out, const char *dev, uint64_t size);
 
+/* A resumable transfer's raw staging file (resume_stage.h), fd borrowed:
+ * everything from resume_at on is cleared (made a hole) so nothing written
+ * after the last durable checkpoint survives; path is for messages. */
+int disk_out_open_staged(struct disk_out **out, int fd, const char *path, uint64_t size,
+			 uint64_t resume_at);
+/* Make everything written so far durable (a checkpoint). */
+int disk_out_sync(struct disk_out *o);
+/* Write the sparse raw file rawfd (size bytes) as the qcow2 image
+ * dir/name, published when complete (never replacing a file). */
+int disk_out_convert_qcow2(int rawfd, uint64_t size, const char *dir, const char *name,
+			   enum qcow2_compression compression);
+
 int disk_out_write(struct disk_out *o, uint64_t offset, const void *buf, size_t len);
 int disk_out_zero(struct disk_out *o, uint64_t offset, uint64_t len);
 

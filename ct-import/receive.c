@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include "options.h"
 #include "receive.h"
 #include "receive_disk.h"
+#include "resume_stage.h"
 #include "stream.h"
 #include "util.h"
 
@@ -66,6 +68,7 @@ struct template_hello {
 	char name[160];
 	const char *extension;
 	char *inventory;  /* p2v's "inventory" object, re-serialised, or NULL */
+	char transfer_id[TRANSFER_ID_LEN + 1];  /* "" when not resumable */
 };
 
 static int parse_hello(const uint8_t *buf, size_t len, struct template_hello *h)
@@ -81,7 +84,11 @@ static int parse_hello(const uint8_t *buf, size_t len, struct template_hello *h)
 	const char *kind = json_string_value(json_object_get(root, "kind"));
 	const char *name = json_string_value(json_object_get(root, "name"));
 	const char *comp = json_string_value(json_object_get(root, "compression"));
-	if (!kind || strcmp(kind, "template")) {
+	json_t *jid = json_object_get(root, "transfer_id");
+	const char *id = json_string_value(jid);
+	if (jid && !transfer_id_valid(id)) {
+		log_error("transfer_id must be %d lowercase hex digits", TRANSFER_ID_LEN);
+	} else if (!kind || strcmp(kind, "template")) {
 		log_error("stream kind '%s' is not supported by this ct-import (expected 'template')",
 			  kind ? kind : "(none)");
 	} else if (!name || !name_is_safe(name)) {
@@ -94,21 +101,56 @@ static int parse_hello(const uint8_t *buf, size_t len, struct template_hello *h)
 		h->extension = !strcmp(comp, "zstd") ? ".tar.zst" : ".tar.gz";
 		json_t *inv = json_object_get(root, "inventory");
 		h->inventory = json_is_object(inv) ? json_dumps(inv, JSON_COMPACT) : NULL;
+		snprintf(h->transfer_id, sizeof(h->transfer_id), "%s", id ? id : "");
 		rc = 0;
 	}
 	json_decref(root);
 	return rc;
 }
 
-/* Copy DATA frames into f until END; verify offsets, total and SHA-256. */
-static int receive_body(int in, struct atomic_file *f, uint8_t *buf, uint64_t *total,
-			uint8_t digest[SHA256_LEN])
+/* Where a template's bytes go and what the link back to the sender is. */
+struct template_rx {
+	int fd;
+	const char *name;          /* for messages */
+	struct resume_stage *stage;  /* resumable: checkpoints made durable */
+	FILE *reply;
+	uint64_t wire;             /* stream bytes read so far */
+};
+
+/* A CHECKPOINT: the sender's hash state must be ours; when resumable, the
+ * bytes so far are synced and the point recorded and acknowledged. */
+static int take_checkpoint(struct template_rx *rx, const struct frame_header *h,
+			   const uint8_t *buf, uint64_t written, struct sha256 *sha)
 {
-	struct sha256 sha;
-	int rc = sha256_init(&sha);
-	if (rc < 0)
-		return rc;
-	uint64_t written = 0;
+	struct stream_checkpoint c;
+	uint8_t mine[SHA256_STATE_LEN];
+	if (h->offset != written) {
+		log_error("checkpoint at offset %llu, %llu bytes were received",
+			  (unsigned long long)h->offset, (unsigned long long)written);
+		return -EPROTO;
+	}
+	stream_checkpoint_decode(buf, h->offset, &c);
+	sha256_export(sha, mine);
+	if (memcmp(mine, c.sha, sizeof(mine))) {
+		log_error("checkpoint at %llu: the data received is not what was sent",
+			  (unsigned long long)h->offset);
+		return -EBADMSG;
+	}
+	if (!rx->stage)
+		return 0;
+	if (fsync(rx->fd) < 0) {
+		log_error("syncing %s: %s", rx->name, strerror(errno));
+		return -errno;
+	}
+	return resume_stage_save(rx->stage, &c, rx->wire, rx->reply);
+}
+
+/* Copy DATA frames into rx->fd from *written on until END; verify offsets,
+ * total and SHA-256 (sha holds the state of what came before). */
+static int receive_body(int in, struct template_rx *rx, uint8_t *buf, struct sha256 *sha,
+			uint64_t written, uint64_t *total, uint8_t digest[SHA256_LEN])
+{
+	int rc;
 	for (;;) {
 		struct frame_header h;
 		rc = stream_read_frame(in, &h, buf, STREAM_MAX_DATA);
@@ -119,6 +161,7 @@ static int receive_body(int in, struct atomic_file *f, uint8_t *buf, uint64_t *t
 		}
 		if (rc < 0)
 			break;
+		rx->wire += STREAM_FRAME_HEADER_LEN + (uint64_t)h.length;
 		if (h.type == FRAME_DATA) {
 			if (h.offset != written) {
 				log_error("data frame at offset %llu, expected %llu",
@@ -126,12 +169,15 @@ static int receive_body(int in, struct atomic_file *f, uint8_t *buf, uint64_t *t
 				rc = -EPROTO;
 				break;
 			}
-			sha256_update(&sha, buf, h.length);
-			if ((rc = write_full(f->fd, buf, h.length)) < 0) {
-				log_error("writing %s: %s", f->name, strerror(-rc));
+			sha256_update(sha, buf, h.length);
+			if ((rc = write_full(rx->fd, buf, h.length)) < 0) {
+				log_error("writing %s: %s", rx->name, strerror(-rc));
 				break;
 			}
 			written += h.length;
+		} else if (h.type == FRAME_CHECKPOINT) {
+			if ((rc = take_checkpoint(rx, &h, buf, written, sha)) < 0)
+				break;
 		} else if (h.type == FRAME_END) {
 			if (h.offset != written) {
 				log_error("end frame says %llu bytes, %llu were received",
@@ -139,7 +185,7 @@ static int receive_body(int in, struct atomic_file *f, uint8_t *buf, uint64_t *t
 				rc = -EPROTO;
 				break;
 			}
-			sha256_final(&sha, digest);
+			sha256_final(sha, digest);
 			if (memcmp(digest, buf, SHA256_LEN)) {
 				log_error("SHA-256 mismatch: the data received is not what was sent");
 				return -EBADMSG;
@@ -156,16 +202,18 @@ static int receive_body(int in, struct atomic_file *f, uint8_t *buf, uint64_t *t
 			break;
 		}
 	}
-	sha256_abandon(&sha);
+	sha256_abandon(sha);
 	return rc;
 }
 
 /* A disk stream: its own receiver, the same reply line. */
 static int receive_disk_reply(int in, FILE *reply, uint8_t *buf, size_t len,
-			      const struct receive_stream_opts *ro, const struct cti_config *cfg)
+			      const struct receive_stream_opts *ro, const struct cti_config *cfg,
+			      int version, uint64_t wire)
 {
 	struct disk_receive_opts o = { .import_dir = cfg->import_dir, .target_dev = ro->target_dev,
-				       .format = ro->format, .compress = ro->compress };
+				       .format = ro->format, .compress = ro->compress,
+				       .version = version, .reply = reply, .wire = wire };
 	struct disk_receive_result res = { 0 };
 	int rc = receive_disk(in, buf, len, buf, &o, &res);
 	if (rc < 0)
@@ -195,21 +243,60 @@ static void store_inventory(const char *cache_dir, const char *name, const char 
 	atomic_file_discard(&f);
 }
 
+/* A resumable template goes into .FINAL.partial (resume_stage.h); fd and
+ * sha are set up to continue after the durable checkpoint, if any. */
+static int stage_template(struct resume_stage *st, const struct cti_config *cfg,
+			  const char *final, const struct template_hello *hello, bool force,
+			  struct sha256 *sha, uint64_t *written)
+{
+	struct stat sb;
+	if (!force && fstatat(AT_FDCWD, cfg->cache_dir, &sb, 0) == 0) {
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%s", cfg->cache_dir, final);
+		if (lstat(path, &sb) == 0) {
+			log_error("%s already exists (use --force to replace it)", path);
+			return -EEXIST;
+		}
+	}
+	char ident[256];
+	snprintf(ident, sizeof(ident), "template %s", final);
+	int rc = resume_stage_open(st, cfg->cache_dir, final, hello->transfer_id, ident);
+	if (rc < 0)
+		return rc;
+	*written = st->resumed ? st->ck.offset : 0;
+	if (st->resumed) {
+		if ((rc = sha256_import(sha, st->ck.sha)) < 0)
+			return rc;
+		log_info("resuming %s at byte %llu", final, (unsigned long long)*written);
+	} else if ((rc = sha256_init(sha)) < 0) {
+		return rc;
+	}
+	/* Whatever arrived after the checkpoint was never made durable. */
+	if (ftruncate(st->fd, (off_t)*written) < 0 || lseek(st->fd, (off_t)*written, SEEK_SET) < 0) {
+		log_error("%s/%s: %s", cfg->cache_dir, st->partial, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 int receive_stream(int in, FILE *reply, const struct cti_config *cfg,
 		   const struct receive_stream_opts *o)
 {
-	int rc;
+	int rc, version;
 	_cleanup_free_ uint8_t *buf = malloc(STREAM_MAX_DATA);
 	struct atomic_file f = { .fd = -1, .dirfd = -1 };
+	struct resume_stage st = { .fd = -1, .dirfd = -1, .lockfd = -1 };
+	bool staged = false;
 	struct template_hello hello = { 0 };
 	struct frame_header h;
-	uint64_t total = 0;
+	struct sha256 sha = { 0 };
+	uint64_t total = 0, written = 0;
 	uint8_t digest[SHA256_LEN];
 	if (!buf) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	if ((rc = stream_read_preamble(in)) < 0)
+	if ((rc = version = stream_read_preamble(in)) < 0)
 		goto out;
 	rc = stream_read_frame(in, &h, buf, STREAM_MAX_DATA);
 	if (rc <= 0 || h.type != FRAME_HELLO) {
@@ -218,20 +305,38 @@ int receive_stream(int in, FILE *reply, const struct cti_config *cfg,
 		rc = -EPROTO;
 		goto out;
 	}
+	uint64_t wire = STREAM_PREAMBLE_LEN + STREAM_FRAME_HEADER_LEN + (uint64_t)h.length;
 	if (hello_is_disk(buf, h.length)) {
-		rc = receive_disk_reply(in, reply, buf, h.length, o, cfg);
+		rc = receive_disk_reply(in, reply, buf, h.length, o, cfg, version, wire);
 		goto out;
 	}
 	if ((rc = parse_hello(buf, h.length, &hello)) < 0)
 		goto out;
 	char final[200];
 	snprintf(final, sizeof(final), "%s%s", hello.name, hello.extension);
-	if ((rc = atomic_file_open(&f, cfg->cache_dir, final, o->force)) < 0)
+	staged = version >= 2 && hello.transfer_id[0];
+	if (staged) {
+		if ((rc = stage_template(&st, cfg, final, &hello, o->force, &sha, &written)) < 0)
+			goto out;
+	} else if ((rc = atomic_file_open(&f, cfg->cache_dir, final, o->force)) < 0 ||
+		   (rc = sha256_init(&sha)) < 0) {
 		goto out;
+	}
+	if (version >= 2)
+		resume_stage_ready(reply, staged ? &st : NULL);
 	log_info("receiving template %s into %s", final, cfg->cache_dir);
-	if ((rc = receive_body(in, &f, buf, &total, digest)) < 0)
+	struct template_rx rx = { .fd = staged ? st.fd : f.fd, .name = final,
+				  .stage = staged ? &st : NULL, .reply = reply, .wire = wire };
+	rc = receive_body(in, &rx, buf, &sha, written, &total, digest);
+	if (rc < 0) {
+		/* A cut connection keeps what is durable for the next attempt;
+		 * an abort or a mismatch does not. */
+		if (staged && (rc == -ECANCELED || rc == -EBADMSG))
+			resume_stage_discard(&st);
 		goto out;
-	if ((rc = atomic_file_commit(&f, o->force)) < 0)
+	}
+	if ((rc = staged ? resume_stage_publish(&st, final, o->force)
+			 : atomic_file_commit(&f, o->force)) < 0)
 		goto out;
 	if (hello.inventory)
 		store_inventory(cfg->cache_dir, hello.name, hello.inventory);
@@ -241,8 +346,10 @@ int receive_stream(int in, FILE *reply, const struct cti_config *cfg,
 		 format_bytes(total, size, sizeof(size)), hex);
 	fprintf(reply, "OK %s/%s %llu %s\n", cfg->cache_dir, final, (unsigned long long)total, hex);
 out:
+	sha256_abandon(&sha);
 	free(hello.inventory);
 	atomic_file_discard(&f);
+	resume_stage_close(&st);
 	return rc;
 }
 

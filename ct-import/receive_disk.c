@@ -11,6 +11,7 @@
 #include "atomic_file.h"
 #include "disk_out.h"
 #include "log.h"
+#include "resume_stage.h"
 #include "stream.h"
 #include "unreadable_list.h"
 #include "util.h"
@@ -22,6 +23,7 @@ struct disk_hello {
 	enum qcow2_compression compression;
 	char *target;  /* block device to write, or NULL */
 	char *inventory;  /* the source's inventory, re-serialised, or NULL */
+	char transfer_id[TRANSFER_ID_LEN + 1];  /* "" when not resumable */
 };
 
 bool hello_is_disk(const uint8_t *hello, size_t len)
@@ -65,7 +67,11 @@ static int parse_hello(const uint8_t *buf, size_t len, const struct disk_receive
 	 * --target-dev gives on our command line. */
 	const char *target = o->target_dev;
 	const char *wire_target = jtarget && !json_is_null(jtarget) ? json_string_value(jtarget) : NULL;
-	if (!name || !name_is_safe(name)) {
+	json_t *jid = json_object_get(root, "transfer_id");
+	const char *id = json_string_value(jid);
+	if (jid && !transfer_id_valid(id)) {
+		log_error("transfer_id must be %d lowercase hex digits", TRANSFER_ID_LEN);
+	} else if (!name || !name_is_safe(name)) {
 		log_error("disk name '%s' is not allowed: use letters, digits, '.', '_', '-', '+'",
 			  name ? name : "(none)");
 	} else if (!json_is_integer(size) || json_integer_value(size) <= 0 ||
@@ -90,6 +96,7 @@ static int parse_hello(const uint8_t *buf, size_t len, const struct disk_receive
 		h->target = target ? strdup(target) : NULL;
 		json_t *inv = json_object_get(root, "inventory");
 		h->inventory = json_is_object(inv) ? json_dumps(inv, JSON_COMPACT) : NULL;
+		snprintf(h->transfer_id, sizeof(h->transfer_id), "%s", id ? id : "");
 		rc = target && !h->target ? -ENOMEM : 0;
 	}
 	json_decref(root);
@@ -119,6 +126,9 @@ struct disk_rx {
 	uint64_t size;
 	uint64_t pos;   /* everything before pos has been written and hashed */
 	struct unreadable_list unreadable;  /* the sender's bad sectors */
+	struct resume_stage *stage;  /* resumable: checkpoints made durable */
+	FILE *reply;
+	uint64_t wire;  /* stream bytes read so far */
 };
 
 static void hash_zeros(struct sha256 *sha, uint64_t n)
@@ -205,6 +215,29 @@ static int take_zdata(struct disk_rx *rx, const struct frame_header *h, const ui
 	return take_data(rx, h->offset, dbuf, n);
 }
 
+/* CHECKPOINT at logical offset R: the gap up to R is zeros, the sender's
+ * hash state must be ours; when resumable, synced, recorded, acknowledged. */
+static int take_checkpoint(struct disk_rx *rx, const struct frame_header *h, const uint8_t *buf)
+{
+	struct stream_checkpoint c;
+	uint8_t mine[SHA256_STATE_LEN];
+	int rc = check_range(rx, "checkpoint", h->offset, 0);
+	if (rc < 0 || (rc = zeros_until(rx, h->offset)) < 0)
+		return rc;
+	stream_checkpoint_decode(buf, h->offset, &c);
+	sha256_export(&rx->sha, mine);
+	if (memcmp(mine, c.sha, sizeof(mine))) {
+		log_error("checkpoint at %llu: the disk received is not what was sent",
+			  (unsigned long long)h->offset);
+		return -EBADMSG;
+	}
+	if (!rx->stage)
+		return 0;
+	if ((rc = disk_out_sync(rx->out)) < 0)
+		return rc;
+	return resume_stage_save(rx->stage, &c, rx->wire, rx->reply);
+}
+
 static int receive_frames(int fd, struct disk_rx *rx, uint8_t *buf, uint8_t *dbuf,
 			  uint8_t digest[SHA256_LEN])
 {
@@ -217,7 +250,12 @@ static int receive_frames(int fd, struct disk_rx *rx, uint8_t *buf, uint8_t *dbu
 		}
 		if (rc < 0)
 			return rc;
+		rx->wire += STREAM_FRAME_HEADER_LEN + (uint64_t)h.length;
 		switch (h.type) {
+		case FRAME_CHECKPOINT:
+			if ((rc = take_checkpoint(rx, &h, buf)) < 0)
+				return rc;
+			break;
 		case FRAME_DATA:
 			if ((rc = check_range(rx, "data", h.offset, h.length)) < 0 ||
 			    (rc = take_data(rx, h.offset, buf, h.length)) < 0)
@@ -263,6 +301,74 @@ static int receive_frames(int fd, struct disk_rx *rx, uint8_t *buf, uint8_t *dbu
 	}
 }
 
+/* Where the disk goes: straight into the image or device, or (resumable)
+ * through a staging file, continuing after its durable checkpoint. */
+static int open_output(struct disk_rx *rx, struct resume_stage *st, const struct disk_hello *h,
+		       const struct disk_receive_opts *opts, const char *final)
+{
+	bool staged = opts->version >= 2 && h->transfer_id[0];
+	if (!staged) {
+		if (h->target)
+			return disk_out_open_device(&rx->out, h->target, h->size);
+		return disk_out_open_file(&rx->out, opts->import_dir, final, h->format,
+					  h->compression, h->size);
+	}
+	char path[4096], ident[4096 + 64];
+	int rc = mkdir(opts->import_dir, 0755) < 0 && errno != EEXIST ? -errno : 0;
+	if (rc < 0) {
+		log_error("cannot create the import directory %s: %s", opts->import_dir, strerror(-rc));
+		return rc;
+	}
+	snprintf(path, sizeof(path), "%s/%s", opts->import_dir, final);
+	struct stat sb;
+	if (!h->target && lstat(path, &sb) == 0) {
+		log_error("%s already exists; images are never replaced", path);
+		return -EEXIST;
+	}
+	snprintf(ident, sizeof(ident), "disk %llu %s %s", (unsigned long long)h->size,
+		 h->format == DISK_QCOW2 ? "qcow2" : "raw", h->target ? h->target : "-");
+	if ((rc = resume_stage_open(st, opts->import_dir, final, h->transfer_id, ident)) < 0)
+		return rc;
+	rx->stage = st;
+	rx->pos = st->resumed ? st->ck.offset : 0;
+	if (rx->pos > h->size || rx->pos % 512) {
+		log_error("the recorded checkpoint %llu does not fit the disk", (unsigned long long)rx->pos);
+		return -EPROTO;
+	}
+	if (st->resumed)
+		log_info("resuming %s at offset %llu", h->name, (unsigned long long)rx->pos);
+	if (h->target)
+		rc = disk_out_open_device(&rx->out, h->target, h->size);
+	else
+		rc = disk_out_open_staged(&rx->out, st->fd, path, h->size, rx->pos);
+	if (rc < 0)
+		return rc;
+	return st->resumed ? sha256_import(&rx->sha, st->ck.sha) : sha256_init(&rx->sha);
+}
+
+/* A staged image becomes the published one: renamed when raw, written out
+ * as qcow2 otherwise (then the staging files go). */
+static int publish_staged(struct disk_rx *rx, struct resume_stage *st, const struct disk_hello *h,
+			  const struct disk_receive_opts *opts, const char *final)
+{
+	if (h->target) {
+		int rc = disk_out_commit(rx->out);
+		if (rc == 0)
+			resume_stage_discard(st);
+		return rc;
+	}
+	int rc = disk_out_commit(rx->out);
+	if (rc < 0)
+		return rc;
+	if (h->format == DISK_RAW)
+		return resume_stage_publish(st, final, false);
+	log_info("writing %s as qcow2", final);
+	rc = disk_out_convert_qcow2(st->fd, h->size, opts->import_dir, final, h->compression);
+	if (rc == 0)
+		resume_stage_discard(st);
+	return rc;
+}
+
 int receive_disk(int fd, const uint8_t *hello, size_t hello_len, uint8_t *buf,
 		 const struct disk_receive_opts *opts, struct disk_receive_result *res)
 {
@@ -270,7 +376,8 @@ int receive_disk(int fd, const uint8_t *hello, size_t hello_len, uint8_t *buf,
 	int rc = parse_hello(hello, hello_len, opts, &h);
 	if (rc < 0)
 		return rc;
-	struct disk_rx rx = { .size = h.size };
+	struct disk_rx rx = { .size = h.size, .reply = opts->reply, .wire = opts->wire };
+	struct resume_stage st = { .fd = -1, .dirfd = -1, .lockfd = -1 };
 	_cleanup_free_ uint8_t *dbuf = malloc(STREAM_MAX_DATA);
 	char final[200];
 	char sz[32];
@@ -278,21 +385,23 @@ int receive_disk(int fd, const uint8_t *hello, size_t hello_len, uint8_t *buf,
 		rc = -ENOMEM;
 		goto out;
 	}
-	if (h.target) {
-		rc = disk_out_open_device(&rx.out, h.target, h.size);
-	} else {
+	if (h.target)
+		snprintf(final, sizeof(final), "%s.target", h.name);
+	else
 		snprintf(final, sizeof(final), "%s.%s", h.name, h.format == DISK_QCOW2 ? "qcow2" : "raw");
-		rc = disk_out_open_file(&rx.out, opts->import_dir, final, h.format, h.compression, h.size);
-	}
-	if (rc < 0)
+	if ((rc = open_output(&rx, &st, &h, opts, final)) < 0)
 		goto out;
+	if (!rx.stage && (rc = sha256_init(&rx.sha)) < 0)
+		goto out;
+	if (opts->version >= 2 && opts->reply)
+		resume_stage_ready(opts->reply, rx.stage);
 	log_info("receiving disk %s (%s) into %s", h.name, format_bytes(h.size, sz, sizeof(sz)),
-		 disk_out_path(rx.out));
-	if ((rc = sha256_init(&rx.sha)) < 0)
-		goto out;
+		 h.target ? h.target : disk_out_path(rx.out));
 	rc = receive_frames(fd, &rx, buf, dbuf, res->digest);
 	if (rc == 0)
-		rc = disk_out_commit(rx.out);
+		rc = rx.stage ? publish_staged(&rx, &st, &h, opts, final) : disk_out_commit(rx.out);
+	else if (rx.stage && (rc == -ECANCELED || rc == -EBADMSG))
+		resume_stage_discard(&st);
 	if (rc == 0 && !h.target && h.inventory)
 		store_inventory(opts->import_dir, h.name, h.inventory);
 	/* The image is verified and published: a list that cannot be kept
@@ -301,7 +410,10 @@ int receive_disk(int fd, const uint8_t *hello, size_t hello_len, uint8_t *buf,
 		log_warn("the list of %s's unreadable ranges was not kept", h.name);
 	if (rc == 0) {
 		res->size = h.size;
-		res->path = strdup(disk_out_path(rx.out));
+		if (h.target)
+			res->path = strdup(h.target);
+		else if (asprintf(&res->path, "%s/%s", opts->import_dir, final) < 0)
+			res->path = NULL;
 		rc = res->path ? 0 : -ENOMEM;
 	} else if (h.target) {
 		log_warn("%s now holds an incomplete copy: do not boot from it", h.target);
@@ -310,6 +422,7 @@ out:
 	sha256_abandon(&rx.sha);
 	unreadable_free(&rx.unreadable);
 	disk_out_free(rx.out);
+	resume_stage_close(&st);
 	free(h.target);
 	free(h.inventory);
 	return rc;

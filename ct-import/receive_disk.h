@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "sha256.h"
 
@@ -19,6 +20,9 @@ struct disk_receive_opts {
 	const char *target_dev;  /* --target-dev: overrides the HELLO's "target" */
 	const char *format;      /* --format: overrides the HELLO's "format" */
 	const char *compress;    /* qcow2 clusters: none (NULL), zstd or deflate */
+	int version;             /* the stream's (2: READY and ACK lines on reply) */
+	FILE *reply;             /* where those lines go (version 2) */
+	uint64_t wire;           /* stream bytes read up to and with the HELLO */
 };
 
 struct disk_receive_result {

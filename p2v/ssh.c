@@ -19,6 +19,7 @@
 #include <libssh/libssh.h>
 
 #include "log.h"
+#include "stream.h"
 #include "ssh_auth.h"
 #include "ssh_hostkey.h"
 #include "util.h"
@@ -44,6 +45,15 @@ struct ssh_conn {
 	char early[4096];   /* remote stdout read while we were still writing */
 	size_t early_len;
 	int write_err;      /* the first write failure, returned (not logged) again */
+	/* The stream's reply lines (doc/protocol.md): READY and ACK are taken
+	 * out of stdout as they arrive; everything else is the reply. */
+	char line[1024];
+	size_t line_len;
+	char ready[1024];
+	bool have_ready;
+	uint64_t acked_offset, acked_wire;  /* the last ACK */
+	uint64_t wire_sent;  /* bytes written on this channel */
+	uint64_t window;     /* at most this many unacknowledged; 0: no limit */
 };
 
 /* ---- target parsing ---------------------------------------------------- */
@@ -306,7 +316,110 @@ int ssh_conn_exec(struct ssh_conn *c, const char *command)
 	log_debug("%s: running %s", c->where, command);
 	c->channel = ch;
 	c->write_err = 0;
+	c->early_len = c->line_len = 0;
+	c->have_ready = false;
+	c->acked_offset = c->acked_wire = c->wire_sent = 0;
 	return 0;
+}
+
+static int drain(struct ssh_conn *c);
+
+void ssh_conn_set_window(struct ssh_conn *c, uint64_t window)
+{
+	c->window = window;
+}
+
+bool ssh_conn_lost(const struct ssh_conn *c)
+{
+	return !c || !c->session || !ssh_is_connected(c->session);
+}
+
+void ssh_conn_progress(const struct ssh_conn *c, uint64_t *wire_sent, uint64_t *acked_offset,
+		       uint64_t *acked_wire)
+{
+	*wire_sent = c->wire_sent;
+	*acked_offset = c->acked_offset;
+	*acked_wire = c->acked_wire;
+}
+
+/* Read and relay until cond holds or the remote stops; the same bounded
+ * poll as wait_window. */
+static int wait_remote(struct ssh_conn *c, bool (*cond)(const struct ssh_conn *), const char *what)
+{
+	for (;;) {
+		int rc = drain(c);
+		if (rc < 0)
+			return rc;
+		if (cond(c))
+			return 0;
+		if (!ssh_is_connected(c->session)) {
+			log_error("%s: connection lost while waiting for %s", c->where, what);
+			return -SSH_ERR_CONNECT;
+		}
+		if (ssh_channel_is_eof(c->channel) || ssh_channel_is_closed(c->channel))
+			return -SSH_ERR_REMOTE;  /* the caller collects the reply */
+		struct pollfd p = { .fd = ssh_get_fd(c->session), .events = POLLIN };
+		if (poll(&p, 1, 200) < 0 && errno != EINTR) {
+			int e = errno;
+			log_error("%s: poll: %s", c->where, strerror(e));
+			return -e;
+		}
+	}
+}
+
+static bool ready_seen(const struct ssh_conn *c) { return c->have_ready; }
+
+int ssh_conn_read_ready(struct ssh_conn *c, char *line, size_t cap)
+{
+	if (!c->channel)
+		return -EBADF;
+	int rc = wait_remote(c, ready_seen, "the receiver's READY");
+	if (rc == 0)
+		snprintf(line, cap, "%s", c->ready);
+	return rc;
+}
+
+static bool ack_room(const struct ssh_conn *c)
+{
+	return c->wire_sent < c->acked_wire + c->window;
+}
+
+static void early_add(struct ssh_conn *c, const char *p, size_t n)
+{
+	size_t room = sizeof(c->early) - c->early_len;
+	size_t k = n < room ? n : room;
+	memcpy(c->early + c->early_len, p, k);
+	c->early_len += k;
+}
+
+static void take_line(struct ssh_conn *c)
+{
+	uint64_t off, wire;
+	c->line[c->line_len] = '\0';
+	if (stream_ack_parse(c->line, &off, &wire) == 0) {
+		if (wire > c->acked_wire) {
+			c->acked_wire = wire;
+			c->acked_offset = off;
+		}
+	} else if (!c->have_ready && !strncmp(c->line, "READY ", 6)) {
+		snprintf(c->ready, sizeof(c->ready), "%s", c->line);
+		c->have_ready = true;
+	} else {
+		early_add(c, c->line, c->line_len);
+	}
+	c->line_len = 0;
+}
+
+/* Remote stdout, split into lines: protocol lines are taken, the rest
+ * kept as the reply. */
+static void take_stdout(struct ssh_conn *c, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (c->line_len < sizeof(c->line) - 1)
+			c->line[c->line_len++] = p[i];
+		if (p[i] == '\n')
+			take_line(c);
+	}
 }
 
 /* Copy whatever the remote wrote to its stderr to ours, and keep what it
@@ -338,10 +451,7 @@ static int drain(struct ssh_conn *c)
 				/* Our stderr gone is no reason to stop the transfer. */
 				(void)write_full(STDERR_FILENO, buf, (size_t)n);
 			} else {
-				size_t room = sizeof(c->early) - c->early_len;
-				size_t k = (size_t)n < room ? (size_t)n : room;
-				memcpy(c->early + c->early_len, buf, k);
-				c->early_len += k;
+				take_stdout(c, buf, (size_t)n);
 			}
 		}
 	}
@@ -400,7 +510,15 @@ int ssh_conn_write(void *conn, const void *buf, size_t len)
 	if (c->write_err)
 		return c->write_err;
 	while (len > 0) {
-		int rc = wait_window(c);
+		int rc = 0;
+		/* No more unacknowledged bytes than the window: what a cut makes
+		 * us send again. */
+		if (c->window && !ack_room(c))
+			rc = wait_remote(c, ack_room, "the receiver's acknowledgement");
+		if (rc == -SSH_ERR_REMOTE)
+			log_error("%s: the remote command stopped reading its input", c->where);
+		if (rc == 0)
+			rc = wait_window(c);
 		if (rc < 0)
 			return c->write_err = rc;
 		/* Never more than the window, so libssh never blocks waiting for
@@ -413,6 +531,8 @@ int ssh_conn_write(void *conn, const void *buf, size_t len)
 			n = WRITE_CHUNK;
 		if (n > len)
 			n = (uint32_t)len;
+		if (c->window && n > c->acked_wire + c->window - c->wire_sent)
+			n = (uint32_t)(c->acked_wire + c->window - c->wire_sent);
 		int w = ssh_channel_write(c->channel, p, n);
 		if (w < 0) {
 			if (ssh_is_connected(c->session)) {
@@ -424,6 +544,7 @@ int ssh_conn_write(void *conn, const void *buf, size_t len)
 		}
 		p += w;
 		len -= (size_t)w;
+		c->wire_sent += (uint64_t)w;
 	}
 	return 0;
 }
@@ -456,7 +577,9 @@ int ssh_conn_finish(struct ssh_conn *c, char *reply, size_t cap)
 		if (n > 0) {
 			/* Keep what fits; read on regardless so the remote
 			 * never blocks on a full window. */
-			reply_add(reply, cap, &have, buf, (size_t)n);
+			take_stdout(c, buf, (size_t)n);
+			reply_add(reply, cap, &have, c->early, c->early_len);
+			c->early_len = 0;
 			continue;
 		}
 		if (ssh_channel_is_eof(c->channel) || ssh_channel_is_closed(c->channel))
@@ -464,6 +587,8 @@ int ssh_conn_finish(struct ssh_conn *c, char *reply, size_t cap)
 	}
 	if ((rc = drain(c)) < 0)
 		goto out;
+	if (c->line_len)   /* a last line without its newline */
+		take_line(c);
 	reply_add(reply, cap, &have, c->early, c->early_len);
 	/* In blocking mode libssh bounds this wait by SSH_OPTIONS_TIMEOUT; a
 	 * command that closed its stdout may well run longer than that. */
@@ -474,7 +599,7 @@ int ssh_conn_finish(struct ssh_conn *c, char *reply, size_t cap)
 	if (rc < 0) {
 		log_error("%s: the remote command ended without an exit status "
 			  "(killed by a signal, or the connection dropped)", c->where);
-		rc = -SSH_ERR_REMOTE;
+		rc = ssh_is_connected(c->session) ? -SSH_ERR_REMOTE : -SSH_ERR_CONNECT;
 	}
 out:
 	c->early_len = 0;

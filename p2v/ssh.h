@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct ssh_target {
 	char *user;      /* NULL: the current user's name */
@@ -41,6 +42,20 @@ int ssh_conn_open(const struct ssh_target *t, const struct ssh_auth_opts *o,
 		  struct ssh_conn **out);
 /* Start `command` on an exec channel. */
 int ssh_conn_exec(struct ssh_conn *c, const char *command);
+/* Wait for the receiver's READY line (doc/protocol.md), relaying its
+ * stderr meanwhile; line gets it. -SSH_ERR_REMOTE when the remote ended
+ * its output first (ssh_conn_finish then has its reply and status),
+ * -SSH_ERR_CONNECT when the connection is gone. */
+int ssh_conn_read_ready(struct ssh_conn *c, char *line, size_t cap);
+/* Keep at most window bytes written but not acknowledged by an ACK line
+ * (0: no limit); for the channel started next and the current one. */
+void ssh_conn_set_window(struct ssh_conn *c, uint64_t window);
+/* Bytes written on the current channel, and the last ACK's content offset
+ * and stream bytes. Not while another thread writes. */
+void ssh_conn_progress(const struct ssh_conn *c, uint64_t *wire_sent, uint64_t *acked_offset,
+		       uint64_t *acked_wire);
+/* Whether the TCP/SSH connection itself is gone (worth reconnecting). */
+bool ssh_conn_lost(const struct ssh_conn *c);
 /* Write all of buf to the remote command's stdin. The signature matches the
  * stream sink (lib/stream.h). Returns 0 or a negative error. */
 int ssh_conn_write(void *conn, const void *buf, size_t len);

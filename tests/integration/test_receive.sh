@@ -48,7 +48,7 @@ refused 4 "path traversal in the name" --name ../../etc/passwd
 refused 4 "slash in the name" --name a/b
 refused 4 "a disk stream" --name n6 --kind disk
 refused 4 "unknown compression" --name n7 --compression lzma
-refused 4 "future protocol version" --name n8 --version 2
+refused 4 "future protocol version" --name n8 --version 3
 step "refused: not a stream at all"
 set +e; echo "hello" | "$CTI" receive --cache-dir "$C" >/dev/null 2>"$T/err"; rc=$?; set -e
 [ $rc -eq 4 ] || fail "exit $rc"; only "web01.tar.zst web02.tar.gz "

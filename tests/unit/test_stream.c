@@ -76,7 +76,7 @@ static void test_roundtrip(void **state)
 	int fd = pipe_with(c.buf, c.len);
 	uint8_t *buf = malloc(STREAM_MAX_DATA);
 	struct frame_header h;
-	assert_int_equal(stream_read_preamble(fd), 0);
+	assert_int_equal(stream_read_preamble(fd), STREAM_VERSION);
 	assert_int_equal(stream_read_frame(fd, &h, buf, STREAM_MAX_DATA), 1);
 	assert_int_equal(h.type, FRAME_HELLO);
 	assert_memory_equal(buf, "{\"kind\":\"template\"}", h.length);
@@ -152,7 +152,7 @@ static void test_preamble(void **state)
 	uint8_t p[16] = "P2VSTRM\n";
 	put_be32(p + 8, STREAM_VERSION);
 	int fd = pipe_with(p, 16);
-	assert_int_equal(stream_read_preamble(fd), 0);
+	assert_int_equal(stream_read_preamble(fd), STREAM_VERSION);
 	close(fd);
 	put_be32(p + 8, STREAM_VERSION + 1);
 	fd = pipe_with(p, 16);
