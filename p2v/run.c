@@ -18,11 +18,13 @@
 #include "remote.h"
 #include "run_args.h"
 #include "run_log.h"
+#include "run_net_up.h"
 #include "util.h"
 
 #define RUN_DIR "/run/p2v"
 #define PASSWORD_FILE RUN_DIR "/password"
 #define DEFAULT_LOG "/var/log/p2v-run.log"
+#define RESOLV_CONF "/etc/resolv.conf"
 
 enum { OPT_CMDLINE = 256, OPT_DRY_RUN, OPT_LOG };
 
@@ -88,11 +90,12 @@ static void print_help(void)
 		       "splits them: key=\"a b\" for spaces) and run p2v ct or p2v disk with the\n"
 		       "options they make, between p2v.pre and p2v.post (or p2v.fail). Without\n"
 		       "p2v.server an interactive dialogue would ask; it is not implemented yet\n"
-		       "(exit 2). p2v.ip and p2v.iface are checked and shown but the network is\n"
-		       "not set up yet: the boot system must bring it up. A repeated key: the last\n"
-		       "wins, except p2v.disks, whose items add up. An unknown p2v.* key is warned\n"
-		       "about and ignored; a key of the other mode's command is an error. The log\n"
-		       "ends with a line that says success or what failed.",
+		       "(exit 2). After p2v.pre, p2v.ip sets the network up (see its key below);\n"
+		       "without it the network stays as the boot system left it and p2v run logs\n"
+		       "the addresses it goes out with. A repeated key: the last wins, except\n"
+		       "p2v.disks, whose items add up. An unknown p2v.* key is warned about and\n"
+		       "ignored; a key of the other mode's command is an error. The log ends with\n"
+		       "a line that says success or what failed.",
 		       run_opts);
 	printf("\nKernel command line keys of p2v run:\n");
 	for (const struct opt_def *d = run_keys; d->name; d++)
@@ -179,8 +182,9 @@ static int act(enum run_action a, struct run_log *log, int rc)
 static void show_plan(const struct run_plan *p, bool dry)
 {
 	char net[256];
-	log_info("network: %s (setting it up is not implemented yet)",
-		 run_net_describe(&p->net, net, sizeof(net)));
+	log_info("network: %s", run_net_describe(&p->net, net, sizeof(net)));
+	if (dry && p->net.set)
+		run_net_up(&p->net, RUN_DIR, RESOLV_CONF, true);
 	if (p->password)
 		log_info("p2v.password %s %s (0600) for --password-file", dry ? "would be written to" : "goes to",
 			 PASSWORD_FILE);
@@ -208,6 +212,12 @@ static int run_plan_exec(struct run_plan *p, struct run_log *log)
 			snprintf(failed, sizeof(failed), "p2v.pre exited with status %d", st);
 			rc = P2V_EXIT_FAILURE;
 		}
+	}
+	if (rc == P2V_EXIT_OK && run_net_up(&p->net, RUN_DIR, RESOLV_CONF, false) < 0) {
+		char net[256];
+		snprintf(failed, sizeof(failed), "network setup failed (%s)",
+			 run_net_describe(&p->net, net, sizeof(net)));
+		rc = P2V_EXIT_FAILURE;
 	}
 	if (rc == P2V_EXIT_OK) {
 		log_info("running: %s", line ? line : p->mode);

@@ -21,8 +21,13 @@ const struct opt_def run_keys[] = {
 	{ "password", RK_PASSWORD, "PASSWORD",
 	  "log in with this password, written to a 0600 file in /run/p2v and given as --password-file; "
 	  "anyone on the machine can read it in /proc/cmdline: prefer p2v.identity", "p2v.password" },
-	{ "ip", RK_IP, "dhcp|ADDR/CIDR[,GW[,DNS]]", "network setup: checked and shown, not done yet", "p2v.ip" },
-	{ "iface", RK_IFACE, "NAME", "interface for p2v.ip: checked and shown, not done yet", "p2v.iface" },
+	{ "ip", RK_IP, "dhcp|ADDR/CIDR[,GW[,DNS]]",
+	  "set the network up before connecting: DHCP (udhcpc, busybox udhcpc or dhclient), or this "
+	  "address, default route via GW and name server DNS in /etc/resolv.conf; without p2v.ip the "
+	  "network is left as it is", "p2v.ip" },
+	{ "iface", RK_IFACE, "NAME",
+	  "the interface for p2v.ip (default: the first Ethernet interface with a link, waiting up to "
+	  "10 s for one)", "p2v.iface" },
 	{ "pre", RK_PRE, "CMD", "run CMD with /bin/sh -c first; if it fails, nothing is migrated", "p2v.pre" },
 	{ "post", RK_POST, "poweroff|reboot|shell|none", "after success (default none: p2v run exits)", "p2v.post" },
 	{ "fail", RK_FAIL, "poweroff|reboot|shell|none", "after a failure (default none)", "p2v.fail" },

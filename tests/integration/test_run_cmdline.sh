@@ -15,7 +15,7 @@ cat "$T/err"
 [ "$(cat "$T/out")" = "p2v disk --to admin@hv.example:2222 --name web1 --disk /dev/sda --disk /dev/sdb --format raw --hostkey SHA256:abc --create --vmid 120 --password-file /run/p2v/password" ] ||
   fail "dry run printed: $(cat "$T/out")"
 assert_grep "unknown kernel command line key p2v.colour: ignored" "$T/err"
-assert_grep "would set 192.0.2.7/24 on eno1, default route via 192.0.2.1, name server 192.0.2.53" "$T/err"
+assert_grep "network: 192.0.2.7/24 on eno1, default route via 192.0.2.1, name server 192.0.2.53" "$T/err"
 assert_grep "after success: poweroff; after a failure: none" "$T/err"
 grep -q "pass word" "$T/out" "$T/err" && fail "the password was printed"
 

@@ -290,7 +290,7 @@ static void test_network(void **state)
 	char buf[256];
 	assert_int_equal(build_logged(DISK_BASE "p2v.ip=dhcp p2v.iface=eno1", &p), 0);
 	assert_true(p.net.set && p.net.dhcp);
-	assert_string_equal(run_net_describe(&p.net, buf, sizeof(buf)), "would run DHCP on eno1");
+	assert_string_equal(run_net_describe(&p.net, buf, sizeof(buf)), "DHCP on eno1");
 	run_plan_free(&p);
 	assert_int_equal(build_logged(DISK_BASE "p2v.ip=192.0.2.7/24,192.0.2.1,192.0.2.53", &p), 0);
 	assert_false(p.net.dhcp);
