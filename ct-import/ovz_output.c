@@ -117,7 +117,8 @@ char *ovz_pct_conf_text(const struct ct_spec *s, const char *description)
 	} while (0)
 	if (s->arch)
 		PUT("arch", "%s", s->arch);
-	PUT("cores", "%u", s->cores ? s->cores : 1);
+	if (s->cores)  /* absent: every CPU of the host, as OpenVZ without CPUS */
+		PUT("cores", "%u", s->cores);
 	if (s->cpulimit)
 		PUT("cpulimit", "%s", s->cpulimit);
 	if (s->cpuunits)
