@@ -51,7 +51,7 @@ char *ovz_ctid_from_source(const char *source, bool is_dir)
 		size_t n = strcspn(base + 14, "-.");
 		snprintf(id, sizeof(id), "%.*s", (int)(n < 128 ? n : 128), base + 14);
 	} else if (is_dir) {
-		snprintf(id, sizeof(id), "%s", base);
+		snprintf(id, sizeof(id), "%.128s", base);
 	} else {
 		/* name.tar.gz, name.tgz …: everything before the first ".t". */
 		const char *ext = strstr(base, ".t");
