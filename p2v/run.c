@@ -17,6 +17,7 @@
 #include "options.h"
 #include "remote.h"
 #include "run_args.h"
+#include "run_dialogue.h"
 #include "run_log.h"
 #include "run_net_up.h"
 #include "util.h"
@@ -89,13 +90,17 @@ static void print_help(void)
 		       "Read the p2v.* keys of the kernel command line (words split as the kernel\n"
 		       "splits them: key=\"a b\" for spaces) and run p2v ct or p2v disk with the\n"
 		       "options they make, between p2v.pre and p2v.post (or p2v.fail). Without\n"
-		       "p2v.server an interactive dialogue would ask; it is not implemented yet\n"
-		       "(exit 2). After p2v.pre, p2v.ip sets the network up (see its key below);\n"
-		       "without it the network stays as the boot system left it and p2v run logs\n"
-		       "the addresses it goes out with. A repeated key: the last wins, except\n"
-		       "p2v.disks, whose items add up. An unknown p2v.* key is warned about and\n"
-		       "ignored; a key of the other mode's command is an error. The log ends with\n"
-		       "a line that says success or what failed.",
+		       "p2v.server, on a terminal, a dialogue shows the inventory and the fake-RAID\n"
+		       "verdict, asks for the network, mode, source, server, login and name (the\n"
+		       "command line's p2v.* keys are the defaults), shows the server's host key\n"
+		       "fingerprint to confirm, and then runs the same way, the key pinned; not\n"
+		       "on a terminal that is an error (exit 2). After p2v.pre, p2v.ip sets the\n"
+		       "network up (see its key below); without it the network stays as the boot\n"
+		       "system left it and p2v run logs the addresses it goes out with. A\n"
+		       "repeated key: the last wins, except p2v.disks, whose items add up. An\n"
+		       "unknown p2v.* key is warned about and ignored; a key of the other mode's\n"
+		       "command is an error. The log ends with a line that says success or what\n"
+		       "failed.",
 		       run_opts);
 	printf("\nKernel command line keys of p2v run:\n");
 	for (const struct opt_def *d = run_keys; d->name; d++)
@@ -182,7 +187,8 @@ static int act(enum run_action a, struct run_log *log, int rc)
 static void show_plan(const struct run_plan *p, bool dry)
 {
 	char net[256];
-	log_info("network: %s", run_net_describe(&p->net, net, sizeof(net)));
+	log_info("network: %s%s", run_net_describe(&p->net, net, sizeof(net)),
+		 p->net_ready ? " (done in the dialogue)" : "");
 	if (dry && p->net.set)
 		run_net_up(&p->net, RUN_DIR, RESOLV_CONF, true);
 	if (p->password)
@@ -213,7 +219,7 @@ static int run_plan_exec(struct run_plan *p, struct run_log *log)
 			rc = P2V_EXIT_FAILURE;
 		}
 	}
-	if (rc == P2V_EXIT_OK && run_net_up(&p->net, RUN_DIR, RESOLV_CONF, false) < 0) {
+	if (rc == P2V_EXIT_OK && !p->net_ready && run_net_up(&p->net, RUN_DIR, RESOLV_CONF, false) < 0) {
 		char net[256];
 		snprintf(failed, sizeof(failed), "network setup failed (%s)",
 			 run_net_describe(&p->net, net, sizeof(net)));
@@ -236,6 +242,21 @@ static int run_plan_exec(struct run_plan *p, struct run_log *log)
 	else
 		log_error("FAILED: %s", failed);
 	return act(then, log, rc);
+}
+
+/* The dialogue, then the same run as an unattended one. */
+static int run_interactive(struct run_plan *p, struct run_log *log, const char *cmdline)
+{
+	struct run_dialogue_env env = { .cmdline = cmdline, .password_file = PASSWORD_FILE,
+					.run_dir = RUN_DIR, .resolv_conf = RESOLV_CONF };
+	char failed[512] = "";
+	run_plan_free(p);
+	int rc = run_dialogue(&env, p, failed, sizeof(failed));
+	if (rc != P2V_EXIT_OK) {
+		log_error("FAILED: %s", failed);
+		return rc;
+	}
+	return run_plan_exec(p, log);
 }
 
 int cmd_run(int argc, char **argv)
@@ -269,10 +290,15 @@ int cmd_run(int argc, char **argv)
 	if (rc < 0) {
 		log_error("FAILED: the p2v.* keys of the kernel command line are wrong (see above)");
 		rc = P2V_EXIT_USAGE;
-	} else if (plan.interactive) {
-		log_error("FAILED: no p2v.server on the kernel command line, and the interactive "
-			  "dialogue that would ask for it is not implemented yet");
+	} else if (plan.interactive && a.dry_run) {
+		log_info("no p2v.server: p2v run would ask on the terminal (the dialogue)");
+		rc = P2V_EXIT_OK;
+	} else if (plan.interactive && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
+		log_error("FAILED: no p2v.server on the kernel command line, and no terminal to ask "
+			  "on (the dialogue needs one as stdin and stdout)");
 		rc = P2V_EXIT_USAGE;
+	} else if (plan.interactive) {
+		rc = run_interactive(&plan, &log, a.cmdline);
 	} else if (a.dry_run) {
 		_cleanup_free_ char *line = run_argv_line(plan.argv, plan.argc);
 		show_plan(&plan, true);

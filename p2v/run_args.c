@@ -301,6 +301,24 @@ int run_plan_build(const char *cmdline, const char *password_file, struct run_pl
 	return rc;
 }
 
+int run_plan_build_params(const struct cmdline_param *p, size_t n, const char *password_file,
+			  struct run_plan *out)
+{
+	memset(out, 0, sizeof(*out));
+	struct cmdline_param *mine = calloc(n ? n : 1, sizeof(*mine));
+	if (!mine)
+		return -ENOMEM;
+	struct words w = { .p = mine, .n = 0 };
+	for (size_t i = 0; i < n; i++)
+		if (!strncmp(p[i].key, "p2v.", 4))
+			mine[w.n++] = p[i];
+	int rc = build(&w, password_file, out);
+	free(mine);   /* the strings are the caller's */
+	if (rc < 0)
+		run_plan_free(out);
+	return rc;
+}
+
 void run_plan_free(struct run_plan *p)
 {
 	if (p->argv)

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "cmdline.h"
 #include "options.h"
 #include "run_net.h"
 
@@ -22,6 +23,7 @@ struct run_plan {
 	char *pre;             /* p2v.pre: a command for /bin/sh -c */
 	enum run_action post, fail;
 	struct run_net net;    /* p2v.ip, p2v.iface */
+	bool net_ready;        /* the dialogue has set the network up already */
 };
 
 /* p2v run's own keys: those that are no option of ct or disk. */
@@ -35,6 +37,10 @@ extern const struct opt_def run_keys[];
  * logged, then -EINVAL. With p2v.password, argv gets --password-file
  * password_file (run.c writes the file). */
 int run_plan_build(const char *cmdline, const char *password_file, struct run_plan *out);
+/* The same from words already split (the dialogue's: the command line's
+ * p2v.* words, then its answers, which win as later words do). */
+int run_plan_build_params(const struct cmdline_param *p, size_t n, const char *password_file,
+			  struct run_plan *out);
 void run_plan_free(struct run_plan *p);
 
 const char *run_action_name(enum run_action a);

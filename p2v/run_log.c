@@ -4,7 +4,10 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -86,4 +89,21 @@ void run_log_stop(struct run_log *l)
 			;
 		l->tee = -1;
 	}
+}
+
+void run_log_sync(void)
+{
+	struct timespec ms = { 0, 1000000L };
+	struct stat st;
+	int queued = 0;
+	fflush(stderr);
+	/* Only the tee's pipe: on a terminal there is nothing to wait for. */
+	if (fstat(STDERR_FILENO, &st) < 0 || !S_ISFIFO(st.st_mode))
+		return;
+	/* FIONREAD on a pipe's write end counts what its reader has not read. */
+	for (int i = 0; i < 500 && ioctl(STDERR_FILENO, FIONREAD, &queued) == 0 && queued > 0; i++)
+		nanosleep(&ms, NULL);
+	/* Read is not yet written: give the tee its turn. */
+	ms.tv_nsec = 20000000L;
+	nanosleep(&ms, NULL);
 }

@@ -13,6 +13,9 @@ struct run_log {
 
 /* Append to path (created 0600). 0, or -errno after logging. */
 int run_log_start(struct run_log *l, const char *path);
+/* Wait (a moment at most) until the tee has passed on what was logged, so a
+ * prompt written straight to the terminal comes after it. */
+void run_log_sync(void);
 /* Give stderr back and wait until the tee has written everything. */
 void run_log_stop(struct run_log *l);
 

@@ -52,8 +52,7 @@ char *ssh_default_known_hosts(void)
 	return path;
 }
 
-/* "SHA256:base64" as `ssh-keygen -l` prints it, or NULL. */
-static char *key_fingerprint(ssh_key key)
+char *ssh_key_fingerprint(ssh_key key)
 {
 	unsigned char *hash = NULL;
 	size_t hlen = 0;
@@ -88,7 +87,7 @@ int ssh_verify_host_key(ssh_session s, const char *where, const struct ssh_auth_
 		log_error("%s: no host key from the server: %s", where, ssh_get_error(s));
 		return -SSH_ERR_HOSTKEY;
 	}
-	_cleanup_free_ char *fp = key_fingerprint(key);
+	_cleanup_free_ char *fp = ssh_key_fingerprint(key);
 	const char *type = ssh_key_type_to_char(ssh_key_type(key));
 	ssh_key_free(key);
 	if (!fp) {

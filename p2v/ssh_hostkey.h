@@ -6,6 +6,8 @@
 
 #include "ssh.h"
 
+/* "SHA256:base64" as `ssh-keygen -l` prints it (malloc'd), or NULL. */
+char *ssh_key_fingerprint(ssh_key key);
 /* ~/.ssh/known_hosts (malloc'd), or NULL when out of memory. */
 char *ssh_default_known_hosts(void);
 /* Check the connected session's host key against o->hostkey_pin or
