@@ -296,18 +296,18 @@ static char **child_argv(struct batch *b, const struct batch_item *it, const str
 	argv_push(&a, "/proc/self/exe");
 	argv_push(&a, "convert-openvz");
 	argv_push(&a, "%s", it->path);
-	argv_push_opt(&a, "--report", report);
-	argv_push_opt(&a, "--cache-dir", b->env.cache_dir);
-	argv_push_opt(&a, "--lxc-path", b->env.lxc_path);
+	argv_push_opt(&a, "report", report);
+	argv_push_opt(&a, "cache-dir", b->env.cache_dir);
+	argv_push_opt(&a, "lxc-path", b->env.lxc_path);
 	if (it->vmid) {
 		argv_push(&a, "--vmid");
 		argv_push(&a, "%u", it->vmid);
 	}
-	argv_push_opt(&a, "--storage", it->storage);
-	argv_push_opt(&a, "--bridge", it->bridge);
-	argv_push_opt(&a, "--gw", it->gw);
-	argv_push_opt(&a, "--output", e->output);
-	argv_push_opt(&a, "--backend", e->backend);
+	argv_push_opt(&a, "storage", it->storage);
+	argv_push_opt(&a, "bridge", it->bridge);
+	argv_push_opt(&a, "gw", it->gw);
+	argv_push_opt(&a, "output", e->output);
+	argv_push_opt(&a, "backend", e->backend);
 	if (it->start)
 		argv_push(&a, "--start");
 	return argv_finish(&a);
@@ -389,6 +389,9 @@ static int start_item(struct batch *b, size_t slot, size_t idx)
 		waitpid(pid, NULL, 0);
 		return rc;
 	}
+	/* Recorded: let it run. */
+	if (write(release, "g", 1) != 1)
+		log_warn("cannot release conversion %ld: %s", (long)pid, strerror(errno));
 	close(release);
 	b->job[slot] = (struct job){ .pid = pid, .item = idx, .entry = (size_t)(e - b->st.e) };
 	b->running++;

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,11 @@ static int add_error(struct batch_manifest *m, unsigned line, const char *fmt, .
 	if (!v)
 		return -ENOMEM;
 	m->error = v;
+	unsigned *l = realloc(m->error_line, (m->n_error + 1) * sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	m->error_line = l;
+	l[m->n_error] = m->n_error == BATCH_MANIFEST_MAX_ERRORS ? UINT32_MAX : line;
 	int r = m->n_error == BATCH_MANIFEST_MAX_ERRORS
 		? asprintf(&v[m->n_error], "%s: too many errors; stopping here", m->file)
 		: line ? asprintf(&v[m->n_error], "%s:%u: %s", m->file, line, msg)
@@ -301,6 +307,23 @@ int batch_manifest_parse(const char *file, const char *text, size_t len, struct 
 	return m->n_error ? -EINVAL : 0;
 }
 
+/* Line order, whichever pass found them (insertion sort: stable, and
+ * there are at most a hundred). */
+static void sort_errors(struct batch_manifest *m)
+{
+	for (size_t i = 1; i < m->n_error; i++) {
+		char *e = m->error[i];
+		unsigned l = m->error_line[i];
+		size_t j = i;
+		for (; j > 0 && m->error_line[j - 1] > l; j--) {
+			m->error[j] = m->error[j - 1];
+			m->error_line[j] = m->error_line[j - 1];
+		}
+		m->error[j] = e;
+		m->error_line[j] = l;
+	}
+}
+
 /* The template a conversion writes into the cache: openvz-CTID.tar.zst for
  * template and create outputs (convert_openvz.h); vzdump archives carry the
  * VMID and a time stamp instead. */
@@ -346,6 +369,7 @@ int batch_manifest_resolve(struct batch_manifest *m, const char *base_dir)
 			uint64_t v;
 			if (parse_u64(it->ctid, BATCH_VMID_MIN, BATCH_VMID_MAX, &v) == 0) {
 				it->vmid = (unsigned)v;
+				it->vmid_from_ctid = true;
 			} else {
 				int rc = add_error(m, it->line, "output=%s needs vmid= (the CTID '%s' is not a VMID)",
 						   batch_output_name(it->output), it->ctid);
@@ -359,6 +383,10 @@ int batch_manifest_resolve(struct batch_manifest *m, const char *base_dir)
 			int rc = 0;
 			if (!o->path || !o->ctid)
 				continue;
+			/* Equal names and given VMIDs were refused by the parser. */
+			if (!strcmp(o->source, it->source) ||
+			    (it->vmid == o->vmid && !it->vmid_from_ctid && !o->vmid_from_ctid))
+				continue;
 			if (!strcmp(o->path, it->path))
 				rc = add_error(m, it->line, "%s is the same as line %u's %s", it->source, o->line, o->source);
 			else if (it->vmid && o->vmid == it->vmid)
@@ -371,6 +399,7 @@ int batch_manifest_resolve(struct batch_manifest *m, const char *base_dir)
 				return rc;
 		}
 	}
+	sort_errors(m);
 	return m->n_error ? -EINVAL : 0;
 }
 
@@ -389,7 +418,9 @@ void batch_manifest_free(struct batch_manifest *m)
 	for (size_t i = 0; i < m->n_error; i++)
 		free(m->error[i]);
 	free(m->error);
+	free(m->error_line);
 	m->item = NULL;
 	m->error = NULL;
+	m->error_line = NULL;
 	m->n = m->n_error = 0;
 }

@@ -28,6 +28,7 @@ struct batch_item {
 	/* Filled in by batch_manifest_resolve: */
 	char *path;                /* absolute source path */
 	bool is_dir;               /* an OpenVZ private area, not an archive */
+	bool vmid_from_ctid;       /* vmid was not given but taken from the CTID */
 	char *ctid;                /* as convert-openvz derives it */
 };
 
@@ -36,6 +37,7 @@ struct batch_manifest {
 	struct batch_item *item;
 	size_t n;
 	char **error;              /* "file:line: message", in line order */
+	unsigned *error_line;      /* each one's line (0: the whole file) */
 	size_t n_error;
 };
 
