@@ -101,6 +101,45 @@ static int kv_cmp(const void *a, const void *b)
 	return strcmp(((const struct kv *)a)->key, ((const struct kv *)b)->key);
 }
 
+/* net0 as pve-common's print_property_string writes it: the required key
+ * (name) first, then the others sorted, with the type=veth pve-container
+ * adds. The same values as pve_net0_value gives pct create. */
+static char *net0_conf_value(const struct ct_spec *s)
+{
+	_cleanup_free_ char *argv_form = pve_net0_value(s);
+	if (!argv_form)
+		return NULL;
+	struct kv parts[12];
+	size_t n = 0;
+	char *save = NULL;
+	for (char *p = strtok_r(argv_form, ",", &save); p && n < ARRAY_SIZE(parts) - 1;
+	     p = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(p, '=');
+		if (!eq)
+			continue;
+		*eq = '\0';
+		parts[n].key = p;
+		parts[n++].value = eq + 1;
+	}
+	parts[n].key = "type";
+	parts[n++].value = (char *)"veth";
+	qsort(parts, n, sizeof(parts[0]), kv_cmp);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return NULL;
+	fputs("name=eth0", f);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(parts[i].key, "name"))
+			fprintf(f, ",%s=%s", parts[i].key, parts[i].value);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
 char *ovz_pct_conf_text(const struct ct_spec *s, const char *description)
 {
 	struct kv kv[20];
@@ -130,12 +169,8 @@ char *ovz_pct_conf_text(const struct ct_spec *s, const char *description)
 		PUT("nameserver", "%s", s->nameserver);
 	if (s->bridge) {
 		kv[n].key = "net0";
-		/* pve-container adds type=veth when it writes a netX. */
-		_cleanup_free_ char *net = pve_net0_value(s);
-		if (!net || asprintf(&kv[n].value, "%s,type=veth", net) < 0) {
-			kv[n].value = NULL;
+		if (!(kv[n].value = net0_conf_value(s)))
 			oom = true;
-		}
 		n++;
 	}
 	PUT("onboot", "%d", s->onboot < 0 ? 0 : 1);

@@ -368,7 +368,7 @@ cat >"$T/pct.want" <<EOF
 arch: amd64
 hostname: cent103
 memory: 128
-net0: name=eth0,bridge=vmbr0,ip=192.0.2.103/32,gw=192.0.2.1,type=veth
+net0: name=eth0,bridge=vmbr0,gw=192.0.2.1,ip=192.0.2.103/32,type=veth
 onboot: 1
 ostype: centos
 rootfs: tank:vm-103-disk-0,size=10G
@@ -397,6 +397,9 @@ for l in lines:
         kv = dict(x.split('=', 1) for x in v.split(','))
         assert set(kv) <= {'name', 'bridge', 'hwaddr', 'ip', 'gw', 'ip6', 'gw6', 'type', 'firewall', 'tag', 'mtu'}, v
         assert kv['name'] and kv['type'] == 'veth'
+        # print_property_string: the required name first, the rest sorted
+        order = [x.split('=')[0] for x in v.split(',')]
+        assert order[0] == 'name' and order[1:] == sorted(order[1:]), v
         ipaddress.ip_interface(kv['ip']); ipaddress.IPv4Address(kv['gw'])
 assert [l.split(':')[0] for l in lines if not l.startswith('#')] == sorted(seen)
 EOF
@@ -430,6 +433,43 @@ cat "$T/dry.out"
 assert_grep '^pct create 777 .* --onboot 0 .* --memory 132 --swap 0 --cpuunits 250 --net0 name=eth0,bridge=vmbr5,hwaddr=00:18:51:AA:BB:CC,ip=dhcp$' "$T/dry.out"
 [ "$(ls -A "$CACHE")" = "$before" ] || fail "the dry run wrote into the cache"
 expect "$T/dry.json" "r['dry_run'], r['result'], r['backend'], r['outputs']" "(True, 'ok', 'pve', [])"
+
+step "--output create --backend pve, against a stand-in pct that records its calls"
+# The stand-in mounts the "container" at a directory holding the template,
+# so create-ct's own fixups run on it as on Proxmox.
+mkdir -p "$T/fakebin" "$T/mnt" "$T/pve/lxc"
+cat >"$T/fakebin/pct" <<PCT
+#!/bin/sh
+echo "pct \$*" >>"$T/pct.log"
+case "\$1" in
+  create) tar --zstd -xpf "\$3" -C "$T/mnt";;
+  mount) echo "mounted CT \$2 in '$T/mnt'";;
+esac
+PCT
+chmod +x "$T/fakebin/pct"
+export CTI_PVE_ETC="$T/pve"
+PATH="$T/fakebin:$PATH" "$CTI" convert-openvz "$T/src/vzdump-openvz-102-2024_03_01-02_03_04.tar.lzo" \
+  --cache-dir "$CACHE" --force --output create --storage local-zfs --start --report "$T/pve.json" ||
+  fail "convert-openvz --output create with pct failed"
+cat "$T/pct.log"
+[ "$(sed -n 1p "$T/pct.log")" = "pct create 102 $CACHE/openvz-102.tar.zst --arch amd64 --ostype centos --hostname cent102.example.net --unprivileged 0 --onboot 0 --rootfs local-zfs:4 --memory 132 --swap 0 --cpuunits 250 --net0 name=eth0,bridge=vmbr5,hwaddr=00:18:51:AA:BB:CC,ip=dhcp" ] ||
+  fail "pct create argv"
+[ "$(sed -n 2,4p "$T/pct.log" | tr '\n' ' ')" = "pct mount 102 pct unmount 102 pct start 102 " ] || fail "mount/unmount/start"
+expect "$T/pve.json" "r['backend'], [(o['kind'], o.get('vmid')) for o in r['outputs']]" \
+  "('pve', [('template', None), ('container', 102)])"
+ls "$T/mnt/etc/sysconfig/network-scripts"
+[ -e "$T/mnt/etc/sysconfig/network-scripts/ifcfg-eth0.p2v-disabled" ] || fail "create-ct's fixups did not run"
+echo 'arch: amd64' >"$T/pve/lxc/102.conf"
+: >"$T/pct.log"
+rc=0; PATH="$T/fakebin:$PATH" "$CTI" convert-openvz "$T/src/vzdump-openvz-102-2024_03_01-02_03_04.tar.lzo" \
+  --cache-dir "$CACHE" --force --output create --report "$T/pve.json" 2>"$T/err" || rc=$?
+[ "$rc" = 3 ] || fail "an existing VMID: exit $rc, expected 3"
+assert_grep 'VMID 102 already exists' "$T/err"
+[ ! -s "$T/pct.log" ] || fail "pct was run for an existing VMID"
+[ ! -e "$CACHE/openvz-102.tar.zst" ] || fail "the template of a refused create was left behind"
+expect "$T/pve.json" "r['result'], r['outputs']" "('exists', [])"
+unset CTI_PVE_ETC
+no_leftovers
 
 step "--output create --backend lxc --start: the container runs"
 NAME=ovz$$

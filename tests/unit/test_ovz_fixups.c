@@ -1,6 +1,7 @@
 /* convert-openvz's pure parts: the guest text fixups (venet0 out, eth0 in,
- * getty, simfs), pct.conf as pve-container writes it, and the CTID a
- * source's name gives. */
+ * getty, simfs), pct.conf as pve-container writes it (keys sorted;
+ * property strings as pve-common's print_property_string: the required
+ * name first, then sorted), and the CTID a source's name gives. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -163,7 +164,7 @@ static void test_pct_conf(void **state)
 		    "#Converted from OpenVZ 101\n#second line\n"
 		    "arch: amd64\ncores: 2\ncpulimit: 1.5\ncpuunits: 1000\nhostname: web.example.com\n"
 		    "memory: 1024\nnameserver: 192.0.2.53 192.0.2.54\n"
-		    "net0: name=eth0,bridge=vmbr0,hwaddr=00:18:51:AB:CD:EF,ip=192.0.2.10/32,gw=192.0.2.1,"
+		    "net0: name=eth0,bridge=vmbr0,gw=192.0.2.1,hwaddr=00:18:51:AB:CD:EF,ip=192.0.2.10/32,"
 		    "ip6=2001:db8::10/128,type=veth\n"
 		    "onboot: 1\nostype: debian\nrootfs: local-lvm:vm-101-disk-0,size=10G\n"
 		    "searchdomain: example.com\nswap: 512\n");
