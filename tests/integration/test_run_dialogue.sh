@@ -164,6 +164,40 @@ drive "$T/steps-again" "$T/again.log" "quiet"
 [ $rc -eq 3 ] || fail "exit $rc, expected 3 (Enter means no)"
 [ ! -e "$C/z.tar.zst" ] || fail "z was sent without a yes"
 
+step "password login: the password typed (not shown) logs in, and its file is gone afterwards"
+user=p2vdlg$$
+make_password_user "$user" 'correct horse battery'
+uhome=$(eval echo "~$user")
+su "$user" -c "mkdir -p '$uhome/cache'"
+su "$user" -s /bin/sh -c "test -x '$CTI'" || skip "user $user cannot run $CTI (build tree not world-readable)"
+# That user's session runs ct-import whatever is asked, as the key's forced command does for root.
+printf '#!/bin/sh\nexec %s receive --cache-dir %s\n' "$CTI" "$uhome/cache" >"$uhome/forced.sh"
+chmod 755 "$uhome/forced.sh"
+printf 'Match User %s\n  ForceCommand %s\n' "$user" "$uhome/forced.sh" >>"$SSHD_DIR/sshd_config"
+restart_sshd
+cat >"$T/steps-pw" <<EOS
+leave it as it is; dhcp; or ADDR/CIDR[,GW[,DNS]]:$tab
+(disk)? [ct]:$tab
+mounted directory:${tab}$T/src
+Hypervisor (host name or address):${tab}127.0.0.1
+SSH port [22]:${tab}$SSHD_PORT
+SSH user [root]:${tab}$user
+(Enter: log in with a password):$tab
+(not shown):${tab}correct horse battery
+Name of the container template on the hypervisor:${tab}pw
+(ct-import create-ct)? [y/N]:$tab
+The server's host key: ssh-ed25519 $SSHD_HOSTKEY_PIN
+shall the migration start? [y/N]:${tab}y
+success: p2v ct finished
+EOS
+drive "$T/steps-pw" "$T/pw.log" "quiet"
+[ $rc -eq 0 ] || { cat "$T/pw.log"; fail "exit $rc, expected 0"; }
+[ -s "$uhome/cache/pw.tar.zst" ] || fail "nothing arrived with the password login"
+[ "$(stat -c %U "$uhome/cache/pw.tar.zst")" = "$user" ] || fail "not written by $user"
+grep -q "correct horse" "$T/screen" "$T/pw.log" && fail "the password was shown or logged"
+assert_grep "password-file /run/p2v/password" "$T/pw.log"
+[ ! -e /run/p2v/password ] || fail "the password file was left behind"
+
 step "the end of input ends the dialogue: exit 2"
 set +e
 python3 - "$P2V" "$T/eof.log" <<'EOS'
