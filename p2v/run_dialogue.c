@@ -25,9 +25,15 @@ struct words {
 	size_t n, cap;
 };
 
+/* Our words hold a key and a value of their own (put), unlike
+ * cmdline_split's, whose value lives in the key's allocation. */
 static void words_free(struct words *w)
 {
-	cmdline_params_free(w->p, w->n);
+	for (size_t i = 0; i < w->n; i++) {
+		free(w->p[i].key);
+		free(w->p[i].value);
+	}
+	free(w->p);
 	memset(w, 0, sizeof(*w));
 }
 
