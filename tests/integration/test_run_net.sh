@@ -155,6 +155,23 @@ ip -n "$C" route show default | grep -q "default via 10.203.0.1 dev eth1" || fai
 [ "$(stat -c %i "$T/etc/resolv.conf")" != "$ino" ] || fail "resolv.conf was not replaced by a new file"
 [ -f "$CACHE/y.tar.zst" ] || fail "no template y in the cache"
 
+step "udhcpc on PATH is used as it is; no DHCP client at all is a clear error"
+ip -n "$C" addr flush dev eth1
+mkdir -p "$T/bin-udhcpc" "$T/bin-none"
+ln -s "$(command -v busybox)" "$T/bin-udhcpc/udhcpc"
+in_client "$T/etc" env PATH="$T/bin-udhcpc:$PATH" "$P2V" run --cmdline "$KEYS p2v.name=y2 p2v.ip=dhcp p2v.iface=eth1" \
+  --log "$T/udhcpc.log" 2>/dev/null || { cat "$T/udhcpc.log"; fail "p2v run with udhcpc on PATH failed"; }
+assert_grep "running: udhcpc -i eth1 -f -n -q" "$T/udhcpc.log"
+ip -n "$C" -4 -o addr show dev eth1 | grep -q "inet 10.203.0.1[01][0-9]/24" || fail "no leased address: $(ip -n "$C" addr)"
+# Only ip: neither udhcpc, busybox nor dhclient.
+ln -s "$(command -v ip)" "$T/bin-none/ip"
+set +e
+in_client "$T/etc" env PATH="$T/bin-none" "$P2V" run --cmdline "$KEYS p2v.name=z p2v.ip=dhcp p2v.iface=eth1" \
+  --log "$T/nodhcp.log" 2>/dev/null; rc=$?
+set -e
+[ $rc -eq 1 ] || { cat "$T/nodhcp.log"; fail "exit $rc, expected 1"; }
+assert_grep "no DHCP client here (neither udhcpc, busybox udhcpc nor dhclient)" "$T/nodhcp.log"
+
 step "a missing interface fails the run before anything is sent"
 set +e
 in_client "$T/resolv.static" "$P2V" run --cmdline "$KEYS p2v.name=z p2v.ip=dhcp p2v.iface=eth9" \
@@ -171,6 +188,20 @@ in_client "$T/resolv.static" "$P2V" run --cmdline "$KEYS p2v.name=w" --log "$T/n
   { cat "$T/none.log"; fail "p2v run without p2v.ip failed"; }
 assert_grep "network: no p2v.ip, left as the boot system set it up" "$T/none.log"
 assert_grep "address: eth1 10.203.0.1[01][0-9]/24" "$T/none.log"
+
+step "no interface with a link: the run fails after the wait, naming the candidates"
+ip -n "$C" addr flush dev eth1
+ip -n "$C" link set eth1 down
+ip -n "$S" link set srv1 down
+set +e
+in_client "$T/resolv.static" "$P2V" run --cmdline "$KEYS p2v.name=z p2v.ip=10.203.0.2/24" --log "$T/nolink.log" 2>/dev/null; rc=$?
+set -e
+cat "$T/nolink.log"
+[ $rc -eq 1 ] || fail "exit $rc, expected 1"
+assert_grep "none of the Ethernet interfaces (eth0 eth1) has a link (carrier) after 10 s" "$T/nolink.log"
+ip -n "$C" link show eth0 | grep -q "state DOWN" || fail "eth0 was left up"
+ip -n "$C" link show eth1 | grep -q "state DOWN" || fail "eth1 was left up"
+[ ! -e "$CACHE/z.tar.zst" ] || fail "a template was published"
 
 [ "$(sha256sum /etc/resolv.conf)" = "$host_resolv" ] || fail "the host's /etc/resolv.conf changed"
 echo "p2v run: static and DHCP network setup in namespaces, then a migration over it"
