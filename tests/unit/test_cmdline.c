@@ -362,6 +362,34 @@ static void test_tables_unique(void **state)
 	assert_false(cmdline_is_list(cmdline_find(disk_opts, "p2v.format")));
 }
 
+/* The dialogue's path: words already split, the command line's first and
+ * the answers after them; values with spaces or quotes need no quoting. */
+static void test_build_params(void **state)
+{
+	(void)state;
+	struct cmdline_param w[] = {
+		{ "p2v.mode", "disk" }, { "p2v.post", "poweroff" }, { "root", "/dev/sda1" },
+		{ "p2v.mode", "ct" }, { "p2v.root", "/mnt/my \"root\"" }, { "p2v.server", "hv" },
+		{ "p2v.port", "2222" }, { "p2v.user", "admin" }, { "p2v.name", "web" },
+		{ "p2v.password", "pass \"word\"" }, { "p2v.hostkey", "SHA256:k" },
+	};
+	struct run_plan p;
+	assert_int_equal(run_plan_build_params(w, sizeof(w) / sizeof(w[0]), "/run/p2v/password", &p), 0);
+	assert_false(p.interactive);
+	assert_string_equal(p.mode, "ct");
+	assert_int_equal(p.post, RUN_POWEROFF);
+	assert_string_equal(p.password, "pass \"word\"");
+	char *line = run_argv_line(p.argv, p.argc);
+	assert_string_equal(line, "p2v ct --to admin@hv:2222 --name web --root '/mnt/my \"root\"' "
+			    "--hostkey SHA256:k --password-file /run/p2v/password");
+	free(line);
+	run_plan_free(&p);
+	/* Without a server it is still the dialogue's case. */
+	assert_int_equal(run_plan_build_params(w, 3, "/x", &p), 0);
+	assert_true(p.interactive);
+	run_plan_free(&p);
+}
+
 static void test_argv_line(void **state)
 {
 	(void)state;
@@ -389,6 +417,7 @@ int main(void)
 		cmocka_unit_test(test_password_and_actions),
 		cmocka_unit_test(test_network),
 		cmocka_unit_test(test_tables_unique),
+		cmocka_unit_test(test_build_params),
 		cmocka_unit_test(test_argv_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
