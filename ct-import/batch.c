@@ -107,25 +107,6 @@ static void status_clear(void)
 		fputs("\r\033[K", stderr);
 }
 
-static void status_draw(struct batch *b)
-{
-	if (!b->tty)
-		return;
-	char line[512];
-	int n = snprintf(line, sizeof(line), "batch: %u/%u converted, %u running, %u failed", b->done, b->total,
-			 b->running, b->failed);
-	for (unsigned j = 0; j < b->jobs && n > 0 && (size_t)n < sizeof(line); j++) {
-		if (!b->job[j].pid)
-			continue;
-		const struct batch_item *it = &b->m.item[b->job[j].item];
-		n += it->vmid ? snprintf(line + n, sizeof(line) - (size_t)n, " %s%u", n < 60 ? "| " : "", it->vmid)
-			      : snprintf(line + n, sizeof(line) - (size_t)n, " %s", it->ctid);
-	}
-	int w = b->width > 1 ? b->width - 1 : 79;
-	fprintf(stderr, "\r\033[K%.*s", w, line);
-	fflush(stderr);
-}
-
 static const char *display(const struct batch_item *it, char *buf, size_t size)
 {
 	if (it->vmid)
@@ -133,6 +114,26 @@ static const char *display(const struct batch_item *it, char *buf, size_t size)
 	else
 		snprintf(buf, size, "%s", it->ctid);
 	return buf;
+}
+
+static void status_draw(struct batch *b)
+{
+	if (!b->tty)
+		return;
+	char line[512];
+	int n = snprintf(line, sizeof(line), "batch: %u/%u converted, %u running, %u failed", b->done, b->total,
+			 b->running, b->failed);
+	if (b->running && n > 0 && (size_t)n < sizeof(line))
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " |");
+	for (unsigned j = 0; j < b->jobs && n > 0 && (size_t)n < sizeof(line); j++) {
+		if (!b->job[j].pid)
+			continue;
+		char id[64];
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " %s", display(&b->m.item[b->job[j].item], id, sizeof(id)));
+	}
+	int w = b->width > 1 ? b->width - 1 : 79;
+	fprintf(stderr, "\r\033[K%.*s", w, line);
+	fflush(stderr);
 }
 
 /* --- setup --- */
@@ -395,8 +396,9 @@ static int start_item(struct batch *b, size_t slot, size_t idx)
 	close(release);
 	b->job[slot] = (struct job){ .pid = pid, .item = idx, .entry = (size_t)(e - b->st.e) };
 	b->running++;
-	status_clear();
-	log_info("started %s: %s", name, it->source);
+	/* On a terminal the status line shows what runs and what is done. */
+	if (!b->tty)
+		log_info("started %s: %s", name, it->source);
 	return 0;
 }
 
@@ -444,8 +446,8 @@ static int finish_job(struct batch *b, struct job *j, int status)
 			e->pid = 0;
 			e->time = (int64_t)time(NULL);
 			b->done++;
-			status_clear();
-			log_info("converted %s (%u warning(s), %u unmapped key(s))", name, e->warnings, e->unmapped);
+			if (!b->tty)
+				log_info("converted %s (%u warning(s), %u unmapped key(s))", name, e->warnings, e->unmapped);
 			return batch_state_save(&b->st);
 		}
 	} else {
