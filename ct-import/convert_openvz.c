@@ -316,6 +316,28 @@ static int make_template(struct plan *p, struct ovz_run *r, const char *root, co
 	return rc;
 }
 
+/* The VMID or LXC container name is not taken (the backends check again
+ * when they create it). 0 or -EEXIST (logged). */
+static int target_free(const struct plan *p)
+{
+	const struct ct_spec *s = &p->spec;
+	if (p->backend == BACKEND_PVE) {
+		if (pve_vmid_exists(s->vmid)) {
+			log_error("VMID %u already exists; not overwriting it", s->vmid);
+			return -EEXIST;
+		}
+		return 0;
+	}
+	char dir[PATH_MAX];
+	struct stat st;
+	snprintf(dir, sizeof(dir), "%s/%s", s->lxc_path, s->name);
+	if (lstat(dir, &st) == 0) {
+		log_error("container %s already exists (%s)", s->name, dir);
+		return -EEXIST;
+	}
+	return 0;
+}
+
 static int make_container(struct plan *p, struct ovz_run *r)
 {
 	struct ct_spec *s = &p->spec;
@@ -474,7 +496,10 @@ static int convert(struct ovz_run *r, const struct ovz_args *a, const struct cti
 		if (!strcmp(r->output, "vzdump")) {
 			rc = make_vzdump(&p, r, root, scratch, cfg->cache_dir);
 		} else {
-			rc = make_template(&p, r, root, cfg->cache_dir, a->force, a->dry_run);
+			if (create)  /* before the template: a taken target wastes no work */
+				rc = target_free(&p);
+			if (rc == 0)
+				rc = make_template(&p, r, root, cfg->cache_dir, a->force, a->dry_run);
 			if (rc == 0 && create) {
 				rc = make_container(&p, r);
 				/* A template that made no container is not left behind. */

@@ -461,12 +461,13 @@ ls "$T/mnt/etc/sysconfig/network-scripts"
 [ -e "$T/mnt/etc/sysconfig/network-scripts/ifcfg-eth0.p2v-disabled" ] || fail "create-ct's fixups did not run"
 echo 'arch: amd64' >"$T/pve/lxc/102.conf"
 : >"$T/pct.log"
+sum102=$(sha256sum <"$CACHE/openvz-102.tar.zst")
 rc=0; PATH="$T/fakebin:$PATH" "$CTI" convert-openvz "$T/src/vzdump-openvz-102-2024_03_01-02_03_04.tar.lzo" \
   --cache-dir "$CACHE" --force --output create --report "$T/pve.json" 2>"$T/err" || rc=$?
 [ "$rc" = 3 ] || fail "an existing VMID: exit $rc, expected 3"
 assert_grep 'VMID 102 already exists' "$T/err"
 [ ! -s "$T/pct.log" ] || fail "pct was run for an existing VMID"
-[ ! -e "$CACHE/openvz-102.tar.zst" ] || fail "the template of a refused create was left behind"
+[ "$(sha256sum <"$CACHE/openvz-102.tar.zst")" = "$sum102" ] || fail "a refused create rewrote the template"
 expect "$T/pve.json" "r['result'], r['outputs']" "('exists', [])"
 unset CTI_PVE_ETC
 no_leftovers
@@ -503,9 +504,17 @@ out=$(lxc-attach -n "$NAME" -P "$LXCP" -- /bin/sh -c 'echo inside; id -u; hostna
 [ "$(lxc-attach -n "$NAME" -P "$LXCP" -- /bin/busybox readlink /etc/mtab)" = /proc/mounts ] ||
   fail "mtab inside"
 lxc-attach -n "$NAME" -P "$LXCP" -- /bin/cat /proc/mounts | grep -q ' / ' || fail "no / in /proc/mounts"
+sum101=$(sha256sum <"$CACHE/openvz-101.tar.zst")
 rc=0; "$CTI" convert-openvz "$T/src/vzdump-openvz-101-2024_03_01-02_03_08.tar.zst" --cache-dir "$CACHE" \
   --force --output create --backend lxc --lxc-path "$LXCP" --name "$NAME" 2>"$T/err" || rc=$?
 [ "$rc" = 3 ] || fail "an existing container: exit $rc, expected 3"
+assert_grep "container $NAME already exists" "$T/err"
+[ "$(sha256sum <"$CACHE/openvz-101.tar.zst")" = "$sum101" ] || fail "a refused create rewrote the template"
+# A create that fails after the template was written removes that template.
+rm "$CACHE/openvz-101.tar.zst"
+rc=0; "$CTI" convert-openvz "$T/src/vzdump-openvz-101-2024_03_01-02_03_08.tar.zst" --cache-dir "$CACHE" \
+  --output create --backend lxc --lxc-path /proc/ovz-cannot-exist --name "$NAME" 2>"$T/err" || rc=$?
+[ "$rc" = 1 ] || fail "an LXC path that cannot be made: exit $rc, expected 1"
 [ ! -e "$CACHE/openvz-101.tar.zst" ] || fail "the template of a failed create was left behind"
 lxc-stop -n "$NAME" -P "$LXCP" -k
 lxc-destroy -n "$NAME" -P "$LXCP"
