@@ -138,14 +138,15 @@ static int cmp_names(const void *a, const void *b)
 }
 
 /* Every interface, in natural name order, with what sysfs says now. */
-static int read_links(struct links *ls)
+static int read_links(struct links *ls, bool dry)
 {
 	memset(ls, 0, sizeof(*ls));
 	DIR *d = opendir(SYS_NET);
 	if (!d) {
 		int e = errno;
-		log_error(SYS_NET ": %s", strerror(e));
-		return -e;
+		/* A dry run still shows the commands, with a placeholder. */
+		log_msg(dry ? LOG_WARN : LOG_ERROR, SYS_NET ": %s", strerror(e));
+		return dry ? 0 : -e;
 	}
 	struct dirent *de;
 	while ((de = readdir(d)) && ls->n < MAX_LINKS)
@@ -444,7 +445,7 @@ int run_net_up(const struct run_net *n, const char *run_dir, const char *resolv_
 	}
 	struct links ls;
 	char iface[16];
-	int rc = read_links(&ls);
+	int rc = read_links(&ls, dry);
 	if (rc == 0)
 		rc = *n->iface ? use_named(n->iface, &ls, dry) : choose(&ls, dry, iface, sizeof(iface));
 	if (rc < 0)
