@@ -10,6 +10,52 @@
 #include "log.h"
 #include "util.h"
 
+/* Length of the valid UTF-8 sequence at p (1-4), or 0. */
+static size_t utf8_seq(const unsigned char *p)
+{
+	unsigned c = p[0];
+	size_t n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 :
+		   c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+	if (n <= 1)
+		return n;
+	uint32_t cp = c & (0x7f >> n);
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	/* No overlong forms, surrogates or code points past U+10FFFF. */
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+void utf8_sanitize(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	while (*p) {
+		size_t n = utf8_seq(p);
+		if (!n)
+			*p++ = '?';
+		else
+			p += n;
+	}
+}
+
+size_t utf8_cut(const char *s, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = 0;
+	while (p[len]) {
+		size_t n = utf8_seq(p + len);
+		if (!n || len + n > max)
+			break;
+		len += n;
+	}
+	return len;
+}
+
 char *unreadable_json(const char *name, const struct disk_source *s, char *const *owners)
 {
 	const struct bad_list *l = &s->unreadable;
@@ -32,7 +78,7 @@ char *unreadable_json(const char *name, const struct disk_source *s, char *const
 static int send_range(struct disk_frames *f, const struct bad_range *r, const char *owner)
 {
 	uint8_t frame[STREAM_FRAME_HEADER_LEN + STREAM_MAX_UNREADABLE];
-	size_t olen = owner ? strnlen(owner, STREAM_MAX_OWNER) : 0;
+	size_t olen = owner ? utf8_cut(owner, STREAM_MAX_OWNER) : 0;
 	uint32_t len = (uint32_t)(8 + olen);
 	put_be32(frame, FRAME_UNREADABLE);
 	put_be32(frame + 4, len);
@@ -70,6 +116,9 @@ int unreadable_finish(const char *name, const struct disk_source *s, struct disk
 		free(owners);
 		return -ENOMEM;
 	}
+	for (size_t i = 0; i < l->n; i++)
+		if (owners[i])
+			utf8_sanitize(owners[i]);
 	char total[32];
 	log_warn("%s: %zu unreadable range%s, %s (%s):", name, l->n, l->n == 1 ? "" : "s",
 		 format_bytes(bad_list_bytes(l), total, sizeof(total)),

@@ -8,6 +8,14 @@
 #include "disk_layout.h"
 #include "disk_send.h"
 
+/* Owners are file names, which may be any bytes: make s valid UTF-8 in
+ * place (each byte that does not begin a valid sequence becomes '?'), as
+ * JSON and the receiver require. */
+void utf8_sanitize(char *s);
+/* The longest prefix of valid UTF-8 s, at most max bytes, that does not
+ * end inside a character. */
+size_t utf8_cut(const char *s, size_t max);
+
 /* The report as JSON text (malloc'd):
  * {"disk": NAME, "source": PATH, "size": N, "sector_size": N,
  *  "policy": "zero"|"fail", "unreadable_bytes": N,

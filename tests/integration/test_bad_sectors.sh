@@ -17,6 +17,7 @@
 #    with fail, no archive.
 . "$(dirname "$0")/lib.sh"
 . "$TOP/tests/integration/sshd.sh"
+export LC_ALL=C   # sed and sort over names that are not UTF-8
 for c in cc pkg-config mkfs.ext4 debugfs qemu-img python3 sshd sha256sum; do
   command -v $c >/dev/null || skip "$c missing"
 done
@@ -37,29 +38,36 @@ truncate -s 64M "$SRC"
 mkfs.ext4 -q -F -b 4096 "$SRC" || fail "mkfs"
 head -c $((8 << 20)) /dev/urandom >"$T/big1"
 head -c 300000 /dev/urandom >"$T/notes.txt"
+head -c 100000 /dev/urandom >"$T/cafe"
+CAFE=$'caf\xe9'   # a Latin-1 name: not UTF-8, as old servers have them
 debugfs -w -R "mkdir /data" "$SRC" >/dev/null 2>&1
 debugfs -w -f - "$SRC" >/dev/null 2>&1 <<EOF
 write $T/big1 /big1
 cd /data
 write $T/notes.txt notes.txt
+write $T/cafe $CAFE
 EOF
 # block_of FILE N: the physical block of FILE's logical block N.
 block_of() { debugfs -R "bmap $1 $2" "$SRC" 2>/dev/null | tail -1; }
 B1=$(block_of /big1 100); B2=$(block_of /big1 1500); B3=$(block_of /data/notes.txt 10)
-for b in "$B1" "$B2" "$B3"; do [[ $b =~ ^[0-9]+$ ]] && [ "$b" -gt 0 ] || fail "bmap: '$b'"; done
+B4=$(block_of "/data/$CAFE" 5)
+for b in "$B1" "$B2" "$B3" "$B4"; do [[ $b =~ ^[0-9]+$ ]] && [ "$b" -gt 0 ] || fail "bmap: '$b'"; done
 # The chosen ranges: one byte, a run across a sector boundary, a range
 # of three whole sectors.
 R1_OFF=$((B1 * 4096 + 1000)); R1_LEN=1
 R2_OFF=$((B2 * 4096 + 500)); R2_LEN=600
 R3_OFF=$((B3 * 4096 + 1024)); R3_LEN=1536
-# What the report must say: each rounded out to 512-byte sectors.
+R4_OFF=$((B4 * 4096 + 2048)); R4_LEN=512
+# What the report must say: each rounded out to 512-byte sectors; the
+# name that is not UTF-8 with '?' for its stray byte.
 rnd() { local s=$(($1 / 512 * 512)) e=$((($1 + $2 + 511) / 512 * 512)); echo "$s $((e - s))"; }
-EXPECT=$(for r in "$R1_OFF $R1_LEN /big1" "$R3_OFF $R3_LEN /data/notes.txt" "$R2_OFF $R2_LEN /big1"; do
-  set -- $r; echo "$(rnd $1 $2) $3"; done | sort -n)
+EXPECT=$(for r in "$R1_OFF $R1_LEN /big1" "$R3_OFF $R3_LEN /data/notes.txt" "$R2_OFF $R2_LEN /big1" \
+    "$R4_OFF $R4_LEN /data/caf?"; do
+  set -f; set -- $r; set +f; echo "$(rnd $1 $2) $3"; done | sort -n)
 src_sum=$(sha256sum <"$SRC")
 
 touch "$MNT"
-"$EIO" "$SRC" "$MNT" $R1_OFF:$R1_LEN $R2_OFF:$R2_LEN $R3_OFF:$R3_LEN 2>"$T/fuse.log" &
+"$EIO" "$SRC" "$MNT" $R1_OFF:$R1_LEN $R2_OFF:$R2_LEN $R3_OFF:$R3_LEN $R4_OFF:$R4_LEN 2>"$T/fuse.log" &
 for _ in $(seq 50); do mountpoint -q "$MNT" && break; sleep 0.1; done
 mountpoint -q "$MNT" || fail "eio_fuse did not mount"
 # The kernel path really fails those reads and no others.
@@ -143,7 +151,8 @@ assert_grep "unreadable sectors; stopping" "$T/log.ctf"
   2>"$T/log.ctz" || { cat "$T/log.ctz" >&2; fail "p2v ct --on-read-error=zero"; }
 # Through ext4's page cache the unit lost is a filesystem block: the
 # 4 KiB block of each file that holds a bad range.
-CT_EXPECT=$(printf '%s\n' "/big1 $((100 * 4096))" "/big1 $((1500 * 4096))" "/data/notes.txt $((10 * 4096))" | sort)
+CT_EXPECT=$(printf '%s\n' "/big1 $((100 * 4096))" "/big1 $((1500 * 4096))" "/data/notes.txt $((10 * 4096))" \
+  "/data/$CAFE $((5 * 4096))" | sort)
 got=$(sed -n 's/.*unreadable file range: \(.*\) offset=\([0-9]*\) length=4096$/\1 \2/p' "$T/log.ctz" | sort)
 [ "$got" = "$CT_EXPECT" ] || { printf 'expected:\n%s\ngot:\n%s\n' "$CT_EXPECT" "$got" >&2; fail "p2v ct's report"; }
 mkdir -p "$T/x"
@@ -153,6 +162,9 @@ for b in 100 1500; do dd if=/dev/zero of="$T/big1.z" bs=4096 seek=$b count=1 con
 dd if=/dev/zero of="$T/notes.z" bs=4096 seek=10 count=1 conv=notrunc status=none
 cmp "$T/big1.z" "$T/x/big1" || fail "big1 in the archive is not the file with its bad block zeroed"
 cmp "$T/notes.z" "$T/x/data/notes.txt" || fail "notes.txt in the archive differs"
+cp "$T/cafe" "$T/cafe.z"
+dd if=/dev/zero of="$T/cafe.z" bs=4096 seek=5 count=1 conv=notrunc status=none
+cmp "$T/cafe.z" "$T/x/data/$CAFE" || fail "the Latin-1 named file in the archive differs"
 umount "$T/ctm"; losetup -d "$LOOP"; LOOP=
 
 step "the source was only read"

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "disk_read.h"
+#include "disk_report.h"
 
 struct medium {
 	uint8_t *data;
@@ -290,6 +291,25 @@ static void test_policy_names(void **state)
 	assert_string_equal(read_error_policy_name(READ_ERROR_FAIL), "fail");
 }
 
+/* File names become report text: any bytes in, valid UTF-8 out. */
+static void test_owner_text(void **state)
+{
+	(void)state;
+	char a[] = "/srv/caf\xc3\xa9/\xff\xfe-\xc3(-\xe2\x82\xac-\xed\xa0\x80-\xf4\x90\x80\x80-\xc0\xaf";
+	utf8_sanitize(a);
+	/* é and € stay; stray bytes, a truncated sequence, a surrogate, a
+	 * code point past U+10FFFF and an overlong '/' do not. */
+	#define Q "\x3f"   /* '?', spelt so no trigraph appears */
+	assert_string_equal(a, "/srv/caf\xc3\xa9/" Q Q "-" Q "(-\xe2\x82\xac-" Q Q Q "-" Q Q Q Q "-" Q Q);
+	/* A cut never splits a character. */
+	const char *e = "ab\xe2\x82\xac";
+	assert_int_equal(utf8_cut(e, 5), 5);
+	assert_int_equal(utf8_cut(e, 4), 2);
+	assert_int_equal(utf8_cut(e, 3), 2);
+	assert_int_equal(utf8_cut(e, 100), 5);
+	assert_int_equal(utf8_cut("", 10), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -303,6 +323,7 @@ int main(void)
 		cmocka_unit_test(test_other_errors),
 		cmocka_unit_test(test_bad_list_merge),
 		cmocka_unit_test(test_policy_names),
+		cmocka_unit_test(test_owner_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
