@@ -138,10 +138,15 @@ void run_net_static_cmds(const struct run_net *n, const char *iface, struct run_
 		memcpy(out->argv[out->n++], route, sizeof(route));
 }
 
-size_t run_net_dhcp_argv(enum run_dhcp_client c, const char *iface, const char *script,
-			 const char *argv[RUN_NET_MAX_ARGS])
+size_t run_net_dhcp_argv(enum run_dhcp_client c, const char *iface, const char *run_dir,
+			 struct run_net_dhcp *out)
 {
+	const char **argv = out->argv;
 	size_t i = 0;
+	snprintf(out->script, sizeof(out->script), "%s/udhcpc.script", run_dir);
+	snprintf(out->lease, sizeof(out->lease), "%s/lease", run_dir);
+	snprintf(out->pidfile, sizeof(out->pidfile), "%s/dhclient.pid", run_dir);
+	snprintf(out->leases, sizeof(out->leases), "%s/dhclient.leases", run_dir);
 	switch (c) {
 	case RUN_DHCP_NONE:
 		break;
@@ -160,11 +165,15 @@ size_t run_net_dhcp_argv(enum run_dhcp_client c, const char *iface, const char *
 		argv[i++] = "-T";
 		argv[i++] = "3";
 		argv[i++] = "-s";
-		argv[i++] = script;
+		argv[i++] = out->script;
 		break;
 	case RUN_DHCP_DHCLIENT:
 		argv[i++] = "dhclient";
 		argv[i++] = "-1";
+		argv[i++] = "-pf";
+		argv[i++] = out->pidfile;
+		argv[i++] = "-lf";
+		argv[i++] = out->leases;
 		argv[i++] = iface;
 		break;
 	}

@@ -52,12 +52,21 @@ enum run_dhcp_client { RUN_DHCP_NONE, RUN_DHCP_UDHCPC, RUN_DHCP_BUSYBOX, RUN_DHC
  * come up may hold traffic for 30 s while spanning tree listens. */
 #define RUN_DHCP_TRIES "20"
 
+struct run_net_dhcp {
+	const char *argv[RUN_NET_MAX_ARGS];
+	char script[256];    /* run_dir/udhcpc.script */
+	char lease[256];     /* run_dir/lease: what the script hands back */
+	char pidfile[256], leases[256];  /* dhclient's, in run_dir too */
+};
+
 /* The DHCP client's argv: udhcpc (or busybox udhcpc) asks once, quits when
- * it has a lease (-q) or when none came (-n), and calls script, which hands
- * the lease back to p2v; dhclient -1 applies its lease itself. The argv
- * point into iface and script; returns the argument count (0 for NONE). */
-size_t run_net_dhcp_argv(enum run_dhcp_client c, const char *iface, const char *script,
-			 const char *argv[RUN_NET_MAX_ARGS]);
+ * it has a lease (-q) or when none came (-n), and calls out->script, which
+ * hands the lease back to p2v; dhclient -1 applies its lease itself and
+ * keeps its pid and lease files in run_dir, not in the rescue system's
+ * /var/lib. The argv point into iface and out; returns the argument count
+ * (0 for NONE). */
+size_t run_net_dhcp_argv(enum run_dhcp_client c, const char *iface, const char *run_dir,
+			 struct run_net_dhcp *out);
 
 /* The udhcpc script p2v writes for itself: on bound/renew it writes the
  * lease's variables (ip, mask, subnet, router, dns) as KEY=VALUE lines to

@@ -388,41 +388,39 @@ static int write_script(const char *path)
 
 static int dhcp(const char *iface, const char *run_dir, const char *resolv_conf, bool dry)
 {
-	char script[4096], lease[4096], env[4200], line[1024];
-	const char *argv[RUN_NET_MAX_ARGS];
+	char env[300], line[1024];
+	struct run_net_dhcp d;
 	enum run_dhcp_client c = dhcp_client();
-	snprintf(script, sizeof(script), "%s/udhcpc.script", run_dir);
-	snprintf(lease, sizeof(lease), "%s/lease", run_dir);
-	snprintf(env, sizeof(env), "P2V_LEASE=%s", lease);
-	if (!run_net_dhcp_argv(c, iface, script, argv)) {
+	if (!run_net_dhcp_argv(c, iface, run_dir, &d)) {
 		log_error("p2v.ip=dhcp: no DHCP client here (neither udhcpc, busybox udhcpc nor "
 			  "dhclient); give p2v.ip=ADDR/CIDR,GW,DNS");
 		return -ENOENT;
 	}
 	if (dry) {
-		log_info("would run: %s", run_net_argv_line(argv, line, sizeof(line)));
+		log_info("would run: %s", run_net_argv_line(d.argv, line, sizeof(line)));
 		if (c != RUN_DHCP_DHCLIENT)
 			log_info("then set the lease's address, default route and name server as p2v.ip=ADDR/CIDR,GW,DNS would");
 		return 0;
-	}
-	if (c == RUN_DHCP_DHCLIENT) {
-		int rc = spawn_ok(argv, NULL);
-		if (rc < 0)
-			log_error("dhclient got no lease on %s", iface);
-		return rc;
 	}
 	if (mkdir(run_dir, 0700) < 0 && errno != EEXIST) {
 		int e = errno;
 		log_error("%s: %s", run_dir, strerror(e));
 		return -e;
 	}
-	unlink(lease);
-	int rc = write_script(script);
+	if (c == RUN_DHCP_DHCLIENT) {
+		int rc = spawn_ok(d.argv, NULL);
+		if (rc < 0)
+			log_error("dhclient got no lease on %s", iface);
+		return rc;
+	}
+	unlink(d.lease);
+	int rc = write_script(d.script);
 	if (rc < 0)
 		return rc;
-	int st = spawn(argv, env);
+	snprintf(env, sizeof(env), "P2V_LEASE=%s", d.lease);
+	int st = spawn(d.argv, env);
 	_cleanup_free_ char *text = NULL;
-	if (st != 0 || read_file(lease, 4096, &text, NULL) < 0) {
+	if (st != 0 || read_file(d.lease, 4096, &text, NULL) < 0) {
 		log_error("udhcpc got no lease on %s (exit status %d)", iface, st);
 		return -EIO;
 	}

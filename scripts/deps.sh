@@ -8,11 +8,11 @@ BUILD="build-essential pkg-config libarchive-dev libssh-dev libblkid-dev
   libjansson-dev libacl1-dev libext2fs-dev zlib1g-dev clang libclang-rt-14-dev libfuse3-dev"
 TEST="openssh-server openssh-client lxc mmdebstrap debian-archive-keyring
   libarchive-tools tar zstd pigz gzip attr acl libcap2-bin e2fsprogs
-  qemu-utils partclone util-linux time procps iproute2 file bc python3 xfsprogs
+  qemu-utils partclone util-linux time procps iproute2 file bc python3 python3-yaml xfsprogs
   btrfs-progs dosfstools xorriso squashfs-tools cryptsetup-bin lvm2
   qemu-system-x86 busybox-static kmod cpio dmsetup lzop
   libvirt-clients fdisk ntfs-3g extlinux syslinux-common
-  isolinux grub-efi-amd64-bin grub-common mtools ovmf fuse3 jq bzip2"
+  isolinux grub-efi-amd64-bin grub-common mtools ovmf fuse3 jq bzip2 isc-dhcp-client"
 
 missing=""
 for p in $BUILD $TEST; do

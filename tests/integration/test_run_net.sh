@@ -176,6 +176,29 @@ set -e
 [ $rc -eq 1 ] || { cat "$T/nodhcp.log"; fail "exit $rc, expected 1"; }
 assert_grep "no DHCP client here (neither udhcpc, busybox udhcpc nor dhclient)" "$T/nodhcp.log"
 
+step "no udhcpc: dhclient -1, which applies the lease itself (its files under /run/p2v)"
+if command -v dhclient >/dev/null && [ -x /sbin/dhclient-script ]; then
+  ip -n "$C" addr flush dev eth1
+  printf 'nameserver 127.0.0.53\n' >"$T/etc/resolv.conf"
+  mkdir -p "$T/bin-dhclient"
+  ln -s "$(command -v ip)" "$T/bin-dhclient/ip"
+  ln -s "$(command -v dhclient)" "$T/bin-dhclient/dhclient"
+  # dhclient stays behind as a daemon in the namespace: end it whatever happens.
+  at_exit "ip netns pids $C 2>/dev/null | xargs -r kill 2>/dev/null"
+  in_client "$T/etc" env PATH="$T/bin-dhclient" "$P2V" run \
+    --cmdline "$KEYS p2v.name=y3 p2v.ip=dhcp p2v.iface=eth1" --log "$T/dhclient.log" 2>/dev/null ||
+    { cat "$T/dhclient.log"; fail "p2v run with dhclient failed"; }
+  cat "$T/dhclient.log"
+  assert_grep "running: dhclient -1 -pf /run/p2v/dhclient.pid -lf /run/p2v/dhclient.leases eth1" "$T/dhclient.log"
+  ip -n "$C" -4 -o addr show dev eth1 | grep -q "inet 10.203.0.1[01][0-9]/24" || fail "no leased address: $(ip -n "$C" addr)"
+  ip -n "$C" route show default | grep -q "default via 10.203.0.1 dev eth1" || fail "no route: $(ip -n "$C" route)"
+  grep -q "^nameserver 10.203.0.54" "$T/etc/resolv.conf" || fail "resolv.conf: $(cat "$T/etc/resolv.conf")"
+  [ -f "$CACHE/y3.tar.zst" ] || fail "no template y3 in the cache"
+  ip netns pids "$C" | xargs -r kill
+else
+  echo "no dhclient (isc-dhcp-client): not tested"
+fi
+
 step "a missing interface fails the run before anything is sent"
 set +e
 in_client "$T/resolv.static" "$P2V" run --cmdline "$KEYS p2v.name=z p2v.ip=dhcp p2v.iface=eth9" \

@@ -99,16 +99,17 @@ static void test_in_subnet(void **state)
 static void test_dhcp_argv(void **state)
 {
 	(void)state;
-	const char *argv[RUN_NET_MAX_ARGS];
-	assert_int_equal(run_net_dhcp_argv(RUN_DHCP_UDHCPC, "eth0", "/run/p2v/udhcpc.script", argv), 12);
-	assert_string_equal(line(argv), "udhcpc -i eth0 -f -n -q -t " RUN_DHCP_TRIES " -T 3 -s /run/p2v/udhcpc.script");
-	assert_int_equal(run_net_dhcp_argv(RUN_DHCP_BUSYBOX, "eth0", "/s", argv), 13);
-	assert_string_equal(line(argv), "busybox udhcpc -i eth0 -f -n -q -t " RUN_DHCP_TRIES " -T 3 -s /s");
-	assert_null(argv[13]);
-	assert_int_equal(run_net_dhcp_argv(RUN_DHCP_DHCLIENT, "eno1", "/s", argv), 3);
-	assert_string_equal(line(argv), "dhclient -1 eno1");
-	assert_int_equal(run_net_dhcp_argv(RUN_DHCP_NONE, "eno1", "/s", argv), 0);
-	assert_null(argv[0]);
+	struct run_net_dhcp d;
+	assert_int_equal(run_net_dhcp_argv(RUN_DHCP_UDHCPC, "eth0", "/run/p2v", &d), 12);
+	assert_string_equal(line(d.argv), "udhcpc -i eth0 -f -n -q -t " RUN_DHCP_TRIES " -T 3 -s /run/p2v/udhcpc.script");
+	assert_string_equal(d.lease, "/run/p2v/lease");
+	assert_int_equal(run_net_dhcp_argv(RUN_DHCP_BUSYBOX, "eth0", "/r", &d), 13);
+	assert_string_equal(line(d.argv), "busybox udhcpc -i eth0 -f -n -q -t " RUN_DHCP_TRIES " -T 3 -s /r/udhcpc.script");
+	assert_null(d.argv[13]);
+	assert_int_equal(run_net_dhcp_argv(RUN_DHCP_DHCLIENT, "eno1", "/r", &d), 7);
+	assert_string_equal(line(d.argv), "dhclient -1 -pf /r/dhclient.pid -lf /r/dhclient.leases eno1");
+	assert_int_equal(run_net_dhcp_argv(RUN_DHCP_NONE, "eno1", "/r", &d), 0);
+	assert_null(d.argv[0]);
 }
 
 static void test_lease(void **state)
