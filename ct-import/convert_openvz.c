@@ -44,7 +44,7 @@ enum {
 static const struct opt_def ovz_opts[] = {
 	{ "vmid", OPT_VMID, "N", "Proxmox VMID (default: the CTID when it is 100 or more, else the next free one)" },
 	{ "storage", OPT_STORAGE, "S", "Proxmox storage for the root disk (default local-lvm)" },
-	{ "bridge", OPT_BRIDGE, "BR", "bridge for eth0 (default: NETIF's, else vmbr0 for Proxmox, none for LXC)" },
+	{ "bridge", OPT_BRIDGE, "BR", "bridge for eth0 (default for Proxmox: NETIF's, else vmbr0; for plain LXC: none)" },
 	{ "gw", OPT_GW, "IP", "default gateway for eth0 (venet had none inside the container)" },
 	{ "output", OPT_OUTPUT, "template|vzdump|create", "what to write (default template)" },
 	{ "backend", OPT_BACKEND, "pve|lxc", "with --output create (default pve when pct is installed)" },
@@ -230,8 +230,9 @@ struct plan {
 	enum ct_backend backend;
 };
 
-static void fill_spec(struct plan *p, const struct ovz_args *a, const struct veconf_map *m,
-		      const struct ovz_tree_info *ti, const struct cti_config *cfg, bool want_net_default)
+static void fill_spec(struct plan *p, struct ovz_run *r, const struct ovz_args *a,
+		      const struct veconf_map *m, const struct ovz_tree_info *ti,
+		      const struct cti_config *cfg, bool want_net_default, bool lxc_create)
 {
 	struct ct_spec *s = &p->spec;
 	veconf_map_to_spec(m, s);
@@ -248,6 +249,15 @@ static void fill_spec(struct plan *p, const struct ovz_args *a, const struct vec
 	s->bridge = a->bridge ? a->bridge : m->net0.bridge;
 	if (!s->bridge && want_net_default)
 		s->bridge = CTI_DEFAULT_BRIDGE;
+	if (lxc_create && !a->bridge && m->net0.bridge) {
+		/* An old host's bridge name is only a guess on a plain LXC
+		 * host; a missing bridge would keep the container from starting. */
+		s->bridge = NULL;
+		char note[160];
+		snprintf(note, sizeof(note), "NETIF's bridge %s is not used with plain LXC: no network "
+			 "until --bridge names one", m->net0.bridge);
+		ovz_run_note(r, note);
+	}
 	if (a->gw) {
 		if (strchr(a->gw, ':'))
 			s->gw6 = a->gw;
@@ -468,7 +478,7 @@ static int convert(struct ovz_run *r, const struct ovz_args *a, const struct cti
 		r->backend = p.backend == BACKEND_PVE ? "pve" : "lxc";
 	bool pve_net = !strcmp(r->output, "vzdump") || (create && p.backend == BACKEND_PVE);
 	if (rc == 0) {
-		fill_spec(&p, a, &m, &ti, cfg, pve_net);
+		fill_spec(&p, r, a, &m, &ti, cfg, pve_net, create && p.backend == BACKEND_LXC);
 		r->spec = &p.spec;
 		rc = choose_vmid(&p, r, a, !strcmp(r->output, "vzdump") || (create && p.backend == BACKEND_PVE));
 	}

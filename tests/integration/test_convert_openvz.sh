@@ -520,6 +520,25 @@ lxc-stop -n "$NAME" -P "$LXCP" -k
 lxc-destroy -n "$NAME" -P "$LXCP"
 no_leftovers
 
+step "the CentOS guest (UBC, veth) runs under LXC too"
+C2=ovzc$$
+at_exit "lxc-stop -k -n $C2 -P $LXCP >/dev/null 2>&1; lxc-destroy -n $C2 -P $LXCP >/dev/null 2>&1"
+"$CTI" convert-openvz "$T/src/vzdump-openvz-102-2024_03_01-02_03_04.tar.lzo" --cache-dir "$CACHE" \
+  --force --output create --backend lxc --lxc-path "$LXCP" --name "$C2" --start \
+  --report "$T/c2.json" || fail "create 102 failed"
+cat "$LXCP/$C2/config"
+# NETIF's bridge (vmbr5) was the old host's: plain LXC does not guess it.
+assert_grep '^lxc.net.0.type = empty$' "$LXCP/$C2/config"
+assert_grep '^lxc.start.auto = 0$' "$LXCP/$C2/config"
+expect "$T/c2.json" "any('vmbr5 is not used' in n for n in r['notes'])" "True"
+for i in $(seq 50); do [ -e "$LXCP/$C2/rootfs/booted" ] && break; sleep 0.2; done
+out=$(lxc-attach -n "$C2" -P "$LXCP" -- /bin/sh -c 'hostname; cat /booted /etc/centos-release')
+[ "$out" = "$(printf 'cent102.example.net\nbooted\nCentOS Linux release 7.9.2009 (Core)')" ] ||
+  fail "unexpected output from the CentOS container: $out"
+lxc-stop -n "$C2" -P "$LXCP" -k
+lxc-destroy -n "$C2" -P "$LXCP"
+no_leftovers
+
 # ---- refusals: each exits 4 and leaves nothing behind ----
 refused() {  # WHAT EXPECTED-MESSAGE SOURCE [ARGS...]
   local what=$1 msg=$2 src=$3
@@ -607,6 +626,16 @@ refused "absolute hard link" 'hard link to a target outside' "$T/src/vzdump-open
 refused "../ hard link" 'hard link to a target outside' "$T/src/vzdump-openvz-306-2024_01_01-00_00_00.tar"
 [ -z "$(ls -A "$OUTSIDE")" ] || fail "something was written outside: $(ls -A "$OUTSIDE")"
 [ ! -e /abs-pwned ] && [ ! -e "$T/dotdot-pwned" ] && [ ! -e "$CACHE/../dotdot-pwned" ] || fail "an entry escaped"
+
+step "a symlink in the archive replaced by a later file is replaced, not written through"
+echo original >"$OUTSIDE/victim"
+evil 308 "./etc/target type=link link=$OUTSIDE/victim" "./etc/target type=file mode=0644 contents=$T/payload"
+"$CTI" convert-openvz "$T/src/vzdump-openvz-308-2024_01_01-00_00_00.tar.gz" --cache-dir "$CACHE" ||
+  fail "convert-openvz 308 failed"
+[ "$(cat "$OUTSIDE/victim")" = original ] || fail "a file was written through a symlink"
+[ "$(tar --zstd -xOf "$CACHE/openvz-308.tar.zst" ./etc/target)" = pwned ] || fail "./etc/target is not the file"
+rm "$CACHE/openvz-308.tar.zst" "$OUTSIDE/victim"
+no_leftovers
 
 step "a scratch directory of a killed run is removed by the next one"
 mkdir -p "$CACHE/.convert-openvz.999999999.abcdef/root/etc"
