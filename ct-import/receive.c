@@ -218,6 +218,11 @@ static int receive_disk_reply(int in, FILE *reply, uint8_t *buf, size_t len,
 	int rc = receive_disk(in, buf, len, buf, &o, &res);
 	if (rc < 0)
 		return rc;
+	if (res.done_reply) {
+		fprintf(reply, "%s\n", res.done_reply);
+		free(res.done_reply);
+		return 0;
+	}
 	char hex[2 * SHA256_LEN + 1];
 	sha256_hex(res.digest, hex);
 	log_info("stored %s (sha256 %s)", res.path, hex);
@@ -250,19 +255,23 @@ static int stage_template(struct resume_stage *st, const struct cti_config *cfg,
 			  struct sha256 *sha, uint64_t *written)
 {
 	struct stat sb;
-	if (!force && fstatat(AT_FDCWD, cfg->cache_dir, &sb, 0) == 0) {
-		char path[4096];
-		snprintf(path, sizeof(path), "%s/%s", cfg->cache_dir, final);
-		if (lstat(path, &sb) == 0) {
-			log_error("%s already exists (use --force to replace it)", path);
-			return -EEXIST;
-		}
-	}
-	char ident[256];
+	char path[4096], ident[256];
+	snprintf(path, sizeof(path), "%s/%s", cfg->cache_dir, final);
 	snprintf(ident, sizeof(ident), "template %s", final);
+	bool exists = lstat(path, &sb) == 0;
 	int rc = resume_stage_open(st, cfg->cache_dir, final, hello->transfer_id, ident);
-	if (rc < 0)
+	if (rc < 0 || (st->done && exists))
 		return rc;
+	if (exists && !force) {
+		log_error("%s already exists (use --force to replace it)", path);
+		return -EEXIST;
+	}
+	if (st->done) {   /* published once, removed since: receive it again */
+		unlinkat(st->dirfd, st->state, 0);
+		resume_stage_close(st);
+		if ((rc = resume_stage_open(st, cfg->cache_dir, final, hello->transfer_id, ident)) < 0)
+			return rc;
+	}
 	*written = st->resumed ? st->ck.offset : 0;
 	if (st->resumed) {
 		if ((rc = sha256_import(sha, st->ck.sha)) < 0)
@@ -318,6 +327,12 @@ int receive_stream(int in, FILE *reply, const struct cti_config *cfg,
 	if (staged) {
 		if ((rc = stage_template(&st, cfg, final, &hello, o->force, &sha, &written)) < 0)
 			goto out;
+		if (st.done) {
+			/* The sender lost our OK line with its connection. */
+			log_info("%s was already received and published", final);
+			fprintf(reply, "%s\n", st.done_reply);
+			goto out;
+		}
 	} else if ((rc = atomic_file_open(&f, cfg->cache_dir, final, o->force)) < 0 ||
 		   (rc = sha256_init(&sha)) < 0) {
 		goto out;
@@ -344,7 +359,11 @@ int receive_stream(int in, FILE *reply, const struct cti_config *cfg,
 	sha256_hex(digest, hex);
 	log_info("stored %s/%s (%s, sha256 %s)", cfg->cache_dir, final,
 		 format_bytes(total, size, sizeof(size)), hex);
-	fprintf(reply, "OK %s/%s %llu %s\n", cfg->cache_dir, final, (unsigned long long)total, hex);
+	char ok[4200];
+	snprintf(ok, sizeof(ok), "OK %s/%s %llu %s", cfg->cache_dir, final, (unsigned long long)total, hex);
+	if (staged)
+		resume_stage_done(&st, ok);
+	fprintf(reply, "%s\n", ok);
 out:
 	sha256_abandon(&sha);
 	free(hello.inventory);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zstd.h>
 
 #include "atomic_file.h"
@@ -321,17 +322,26 @@ static int open_output(struct disk_rx *rx, struct resume_stage *st, const struct
 	}
 	snprintf(path, sizeof(path), "%s/%s", opts->import_dir, final);
 	struct stat sb;
-	if (!h->target && lstat(path, &sb) == 0) {
-		log_error("%s already exists; images are never replaced", path);
-		return -EEXIST;
-	}
+	bool exists = !h->target && lstat(path, &sb) == 0;
 	snprintf(ident, sizeof(ident), "disk %llu %s %s", (unsigned long long)h->size,
 		 h->format == DISK_QCOW2 ? "qcow2" : "raw", h->target ? h->target : "-");
 	if ((rc = resume_stage_open(st, opts->import_dir, final, h->transfer_id, ident)) < 0)
 		return rc;
+	if (st->done && (exists || h->target))
+		return 0;   /* the sender lost our OK line with its connection */
+	if (exists) {
+		log_error("%s already exists; images are never replaced", path);
+		return -EEXIST;
+	}
+	if (st->done) {   /* published once, removed since: receive it again */
+		unlinkat(st->dirfd, st->state, 0);
+		resume_stage_close(st);
+		if ((rc = resume_stage_open(st, opts->import_dir, final, h->transfer_id, ident)) < 0)
+			return rc;
+	}
 	rx->stage = st;
 	rx->pos = st->resumed ? st->ck.offset : 0;
-	if (rx->pos > h->size || rx->pos % 512) {
+	if (rx->pos > h->size || (rx->pos % 512 && rx->pos != h->size)) {
 		log_error("the recorded checkpoint %llu does not fit the disk", (unsigned long long)rx->pos);
 		return -EPROTO;
 	}
@@ -351,22 +361,15 @@ static int open_output(struct disk_rx *rx, struct resume_stage *st, const struct
 static int publish_staged(struct disk_rx *rx, struct resume_stage *st, const struct disk_hello *h,
 			  const struct disk_receive_opts *opts, const char *final)
 {
-	if (h->target) {
-		int rc = disk_out_commit(rx->out);
-		if (rc == 0)
-			resume_stage_discard(st);
-		return rc;
-	}
+	if (h->target)
+		return disk_out_commit(rx->out);
 	int rc = disk_out_commit(rx->out);
 	if (rc < 0)
 		return rc;
 	if (h->format == DISK_RAW)
 		return resume_stage_publish(st, final, false);
 	log_info("writing %s as qcow2", final);
-	rc = disk_out_convert_qcow2(st->fd, h->size, opts->import_dir, final, h->compression);
-	if (rc == 0)
-		resume_stage_discard(st);
-	return rc;
+	return disk_out_convert_qcow2(st->fd, h->size, opts->import_dir, final, h->compression);
 }
 
 int receive_disk(int fd, const uint8_t *hello, size_t hello_len, uint8_t *buf,
@@ -391,6 +394,12 @@ int receive_disk(int fd, const uint8_t *hello, size_t hello_len, uint8_t *buf,
 		snprintf(final, sizeof(final), "%s.%s", h.name, h.format == DISK_QCOW2 ? "qcow2" : "raw");
 	if ((rc = open_output(&rx, &st, &h, opts, final)) < 0)
 		goto out;
+	if (st.done) {
+		log_info("%s was already received and published", final);
+		res->done_reply = strdup(st.done_reply);
+		rc = res->done_reply ? 0 : -ENOMEM;
+		goto out;
+	}
 	if (!rx.stage && (rc = sha256_init(&rx.sha)) < 0)
 		goto out;
 	if (opts->version >= 2 && opts->reply)
@@ -415,6 +424,13 @@ int receive_disk(int fd, const uint8_t *hello, size_t hello_len, uint8_t *buf,
 		else if (asprintf(&res->path, "%s/%s", opts->import_dir, final) < 0)
 			res->path = NULL;
 		rc = res->path ? 0 : -ENOMEM;
+		if (rc == 0 && rx.stage) {
+			char ok[4200], hex[2 * SHA256_LEN + 1];
+			sha256_hex(res->digest, hex);
+			snprintf(ok, sizeof(ok), "OK %s %llu %s", res->path,
+				 (unsigned long long)res->size, hex);
+			resume_stage_done(&st, ok);
+		}
 	} else if (h.target) {
 		log_warn("%s now holds an incomplete copy: do not boot from it", h.target);
 	}

@@ -29,6 +29,7 @@ struct disk_receive_result {
 	char *path;              /* published image or device (malloc'd) */
 	uint64_t size;
 	uint8_t digest[SHA256_LEN];
+	char *done_reply;        /* already published earlier: its OK line (malloc'd) */
 };
 
 /* Whether a HELLO payload announces kind "disk". */

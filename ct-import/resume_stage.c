@@ -135,6 +135,14 @@ static bool load_state(struct resume_stage *s)
 	json_t *o = json_loadfd(fd, 0, &err);
 	const char *id = json_string_value(json_object_get(o, "transfer_id"));
 	const char *ident = json_string_value(json_object_get(o, "ident"));
+	const char *done = json_string_value(json_object_get(o, "done"));
+	if (done && id && ident && !strcmp(id, s->id) && !strcmp(ident, s->ident) &&
+	    !strncmp(done, "OK ", 3) && !strchr(done, '\n')) {
+		snprintf(s->done_reply, sizeof(s->done_reply), "%s", done);
+		s->done = true;
+		json_decref(o);
+		return false;
+	}
 	json_t *off = json_object_get(o, "offset"), *aux = json_object_get(o, "aux"),
 	       *level = json_object_get(o, "level");
 	bool ok = id && ident && !strcmp(id, s->id) && !strcmp(ident, s->ident) &&
@@ -180,6 +188,8 @@ int resume_stage_open(struct resume_stage *s, const char *dir, const char *final
 	if (rc < 0)
 		return rc;
 	s->resumed = load_state(s);
+	if (s->done)
+		return 0;
 	s->fd = openat(s->dirfd, s->partial, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (s->fd < 0) {
 		log_error("cannot create %s/%s: %s", dir, s->partial, strerror(errno));
@@ -248,11 +258,29 @@ int resume_stage_publish(struct resume_stage *s, const char *final, bool overwri
 			log_error("publishing %s/%s: %s", s->dir, final, strerror(e));
 		return -e;
 	}
-	unlinkat(s->dirfd, s->state, 0);
-	unlinkat(s->dirfd, s->lock, 0);
 	if (fsync(s->dirfd) < 0)
 		log_warn("syncing %s: %s", s->dir, strerror(errno));
 	return 0;
+}
+
+void resume_stage_done(struct resume_stage *s, const char *ok_line)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s}", "transfer_id", s->id, "ident", s->ident,
+			      "done", ok_line);
+	_cleanup_free_ char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	char tmp[300];
+	snprintf(tmp, sizeof(tmp), "%s.new", s->state);
+	int fd = text ? openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600) : -1;
+	bool ok = fd >= 0 && write_full(fd, text, strlen(text)) == 0 && fsync(fd) == 0;
+	if (fd >= 0)
+		close(fd);
+	if (!ok || renameat(s->dirfd, tmp, s->dirfd, s->state) < 0) {
+		unlinkat(s->dirfd, tmp, 0);
+		unlinkat(s->dirfd, s->state, 0);
+	}
+	unlinkat(s->dirfd, s->partial, 0);
+	unlinkat(s->dirfd, s->lock, 0);
 }
 
 void resume_stage_discard(struct resume_stage *s)

@@ -26,6 +26,8 @@ struct resume_stage {
 	char id[TRANSFER_ID_LEN + 1];
 	char *ident;             /* what must not change between attempts */
 	bool resumed;            /* ck holds the durable checkpoint */
+	bool done;               /* this transfer was published: done_reply is its OK line */
+	char done_reply[4200];
 	struct stream_checkpoint ck;
 };
 
@@ -45,6 +47,9 @@ int resume_stage_save(struct resume_stage *s, const struct stream_checkpoint *c,
 /* Link the partial file as final (replacing it only when overwrite), sync
  * the directory, remove the state. */
 int resume_stage_publish(struct resume_stage *s, const char *final, bool overwrite);
+/* After publishing: keep "done" and the OK line, so a sender whose
+ * connection dropped before it saw that line gets it on reconnecting. */
+void resume_stage_done(struct resume_stage *s, const char *ok_line);
 /* Remove partial, state and lock (a transfer that cannot be resumed). */
 void resume_stage_discard(struct resume_stage *s);
 /* Close, keeping the files for the next attempt; safe on a zeroed struct

@@ -97,6 +97,12 @@ int zstd_stream_set_level(struct zstd_stream *zs, int level)
 
 int zstd_stream_level(const struct zstd_stream *zs) { return zs->level; }
 
+int zstd_stream_end_frame(struct zstd_stream *zs)
+{
+	ZSTD_inBuffer in = { NULL, 0, 0 };
+	return drive(zs, &in, ZSTD_e_end);
+}
+
 int zstd_stream_finish(struct zstd_stream *zs)
 {
 	ZSTD_inBuffer in = { NULL, 0, 0 };

@@ -19,6 +19,9 @@ int zstd_stream_open(struct zstd_stream **out, int level, int threads, stream_si
 int zstd_stream_write(void *zs, const void *buf, size_t len);
 int zstd_stream_set_level(struct zstd_stream *zs, int level);
 int zstd_stream_level(const struct zstd_stream *zs);
+/* End the current frame and flush it to the sink; what is written next
+ * starts a new, independent frame (a point a transfer can resume from). */
+int zstd_stream_end_frame(struct zstd_stream *zs);
 /* End the frame, flush it to the sink and free. */
 int zstd_stream_finish(struct zstd_stream *zs);
 /* Free without ending the frame (the output stays incomplete). */

@@ -18,6 +18,7 @@
 #include "options.h"
 #include "progress.h"
 #include "remote.h"
+#include "resume.h"
 #include "signals.h"
 #include "source.h"
 #include "ssh.h"
@@ -44,6 +45,7 @@ const struct opt_def ct_opts[] = {
 	{ "device", OPT_DEVICE, "DEV", "mount DEV read-only (no journal replay) with the filesystems its fstab lists, and archive that", "p2v.device" },
 	{ "output", OPT_OUTPUT, "FILE", "write the compressed tarball to FILE instead of sending it" },
 	SSH_OPT_DEFS,
+	RESUME_OPT_DEFS,
 	{ "remote-import", OPT_REMOTE_IMPORT, "CMD", "remote command that receives the stream (default 'ct-import receive')" },
 	{ "compress", OPT_COMPRESS, "zstd|gzip", "compression (default zstd, multi-threaded)" },
 	{ "level", OPT_LEVEL, "N", "compression level (zstd 1-19, default: adapts within 1-9 to the link, 3 with --output; gzip 1-9, default 6)" },
@@ -72,6 +74,7 @@ const struct opt_def ct_opts[] = {
 
 struct ct_args {
 	struct ssh_auth_opts auth;
+	struct resume_opts resume;
 	const char *to, *name, *root, *device, *output, *remote_import, *remote_create;
 	struct tarball_opts tar;
 	const char *excludes[64];
@@ -87,6 +90,9 @@ static int ct_opt(void *ctx, int key, const char *arg)
 	uint64_t n;
 	if (ssh_opt_handle(&a->auth, key, arg))
 		return 0;
+	int r = resume_opt_handle(&a->resume, key, arg);
+	if (r)
+		return r < 0 ? r : 0;
 	switch (key) {
 	case OPT_TO: a->to = arg; break;
 	case OPT_NAME: a->name = arg; break;
@@ -194,7 +200,7 @@ static uint64_t used_bytes_estimate(const char *root)
 	return (uint64_t)(vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize;
 }
 
-static char *hello_json(const struct ct_args *a, const char *root)
+static char *hello_json(const struct ct_args *a, const char *root, const char *transfer_id)
 {
 	char host[256] = "";
 	/* The source's own etc/hostname: a symlink in it must not lead to the
@@ -209,6 +215,8 @@ static char *hello_json(const struct ct_args *a, const char *root)
 			      "compression", a->tar.compression == TAR_ZSTD ? "zstd" : "gzip",
 			      "p2v_version", P2V_VERSION, "source", "hostname", host,
 			      "root", a->device ? a->device : root);
+	if (o && transfer_id)
+		json_object_set_new(o, "transfer_id", json_string(transfer_id));
 	/* Machine facts for create-ct's defaults (doc/inventory.md); optional. */
 	json_t *inv = o ? inventory_hello_json(root) : NULL;
 	if (inv)
@@ -279,66 +287,167 @@ static int remote_create(struct ssh_conn *c, const struct ct_args *a, const char
 
 static int pressure_of_sender(void *sender) { return async_sink_pressure(sender); }
 
+/* One connection's worth of a resumable ct stream. */
+struct ct_send {
+	struct ct_args *a;
+	const char *root;
+	struct progress *prog;
+	struct tarball_stats *stats;
+	struct transfer tr;
+	struct stream_writer w;
+	uint8_t digest[SHA256_LEN];
+	bool have_digest;
+	char reply[4096];
+};
+
+/* The zstd frame just ended at tar offset tar_off: tell the receiver. */
+static int ct_checkpoint(void *ctx, uint64_t tar_off, const uint8_t tar_state[SHA256_STATE_LEN],
+			 int level)
+{
+	struct ct_send *cs = ctx;
+	struct stream_checkpoint c = { .aux = tar_off, .level = (uint32_t)level };
+	memcpy(c.aux_sha, tar_state, SHA256_STATE_LEN);
+	int rc = stream_write_checkpoint(&cs->w, &c);
+	if (rc == 0)
+		transfer_checkpoint(&cs->tr, c.offset, cs->w.wire);
+	return rc;
+}
+
+/* Run the receiver on conn and send the archive from where it stands.
+ * Returns 0 with cs->reply holding its OK line, or a negative error. */
+static int ct_attempt(struct ct_send *cs, struct ssh_conn *conn)
+{
+	struct ct_args *a = cs->a;
+	struct async_sink *sender = NULL;
+	_cleanup_free_ char *hello = NULL;
+	char line[STREAM_READY_MAX + 64];
+	struct stream_checkpoint ck;
+	bool zstd = a->tar.compression == TAR_ZSTD;
+	int rc = ssh_conn_exec(conn, a->remote_import ? a->remote_import : "ct-import receive");
+	if (rc < 0)
+		return rc;
+	stream_writer_free(&cs->w);
+	if ((rc = stream_writer_init(&cs->w, ssh_conn_write, conn)) < 0)
+		return rc;
+	if (!(hello = hello_json(a, cs->root, cs->tr.id)))
+		return -ENOMEM;
+	/* The HELLO goes straight out; the receiver answers where to resume. */
+	ssh_conn_set_window(conn, zstd ? STREAM_RESUME_WINDOW : 0);
+	if ((rc = stream_write_hello(&cs->w, hello)) < 0 ||
+	    (rc = ssh_conn_read_ready(conn, line, sizeof(line))) < 0)
+		goto finish;
+	if (stream_ready_parse(line, &ck) < 0 || (ck.offset && !zstd)) {
+		log_error("unexpected answer from ct-import: %s", line);
+		rc = -SSH_ERR_REMOTE;
+		goto finish;
+	}
+	if (ck.offset && (rc = stream_writer_resume(&cs->w, ck.offset, ck.sha)) < 0) {
+		log_error("ct-import's resume point is not usable");
+		rc = -SSH_ERR_REMOTE;
+		goto finish;
+	}
+	transfer_resumed(&cs->tr, a->name, ck.offset);
+	transfer_connection(&cs->tr, cs->w.wire);
+	a->tar.skip_to = ck.aux;
+	a->tar.skip_state = ck.offset ? ck.aux_sha : NULL;
+	a->tar.start_level = (int)ck.level;
+	/* Encryption and socket writes run in their own thread, overlapping
+	 * with reading and compressing. */
+	if ((rc = async_sink_start(&sender, ssh_conn_write, conn)) < 0)
+		goto finish;
+	cs->w.sink = async_sink_write;
+	cs->w.sink_ctx = sender;
+	struct ct_sink sink = { .stream = &cs->w, .progress = cs->prog };
+	/* Without --level, zstd follows the link: harder while the network is
+	 * the bottleneck, lighter while the CPU is. */
+	a->tar.pressure = pressure_of_sender;
+	a->tar.pressure_ctx = sender;
+	if (zstd) {
+		a->tar.checkpoint = ct_checkpoint;
+		a->tar.checkpoint_ctx = cs;
+		a->tar.checkpoint_every = STREAM_CHECKPOINT_EVERY;
+	}
+	free(cs->stats->unreadable);
+	rc = tarball_write(&a->tar, ct_sink_write, &sink, cs->stats);
+	if (rc == 0 && (rc = stream_write_end(&cs->w, cs->digest)) == 0)
+		cs->have_digest = true;
+	else if (rc != 0 && !ssh_conn_lost(conn))
+		stream_write_abort(&cs->w, "p2v failed while reading the source");
+	int sent = async_sink_finish(sender);
+	if (rc == 0)
+		rc = sent;
+finish:;
+	uint64_t wire, acked_off, acked_wire;
+	ssh_conn_progress(conn, &wire, &acked_off, &acked_wire);
+	int status = ssh_conn_finish(conn, cs->reply, sizeof(cs->reply));
+	if (status == -SSH_ERR_CONNECT && rc >= 0)
+		rc = status;
+	if ((rc < 0 || status < 0) && ssh_conn_lost(conn))
+		transfer_cut(&cs->tr, wire);
+	if (rc == -SSH_ERR_REMOTE && status > 0)
+		rc = -SSH_ERR_REMOTE;
+	if (rc >= 0 && status != 0) {
+		log_error("ct-import refused or failed (exit status %d): %s", status,
+			  cs->reply[0] ? cs->reply : "no reply");
+		rc = status < 0 ? status : -SSH_ERR_REMOTE;
+	}
+	return rc;
+}
+
 static int send_over_ssh(struct ct_args *a, const char *root, struct progress *prog,
 			 struct tarball_stats *stats)
 {
 	struct ssh_target target = { 0 };
 	struct ssh_conn *conn = NULL;
-	struct stream_writer w = { 0 };
-	struct async_sink *sender = NULL;
-	_cleanup_free_ char *hello = NULL;
+	struct ct_send *cs = calloc(1, sizeof(*cs));
+	if (!cs)
+		return P2V_EXIT_FAILURE;
+	*cs = (struct ct_send){ .a = a, .root = root, .prog = prog, .stats = stats };
 	int rc = ssh_target_parse(a->to, &target);
-	if (rc < 0)
+	if (rc < 0) {
+		free(cs);
 		return P2V_EXIT_USAGE;
-	if ((rc = ssh_conn_open(&target, &a->auth, &conn)) < 0)
-		goto out;
-	if ((rc = ssh_conn_exec(conn, a->remote_import ? a->remote_import : "ct-import receive")) < 0)
-		goto out;
-	/* Encryption and socket writes run in their own thread, overlapping
-	 * with reading and compressing. */
-	if ((rc = async_sink_start(&sender, ssh_conn_write, conn)) < 0)
-		goto out;
-	if ((rc = stream_writer_init(&w, async_sink_write, sender)) < 0)
-		goto out;
-	if (!(hello = hello_json(a, root))) {
-		rc = -ENOMEM;
-		goto out;
 	}
-	if ((rc = stream_write_hello(&w, hello)) < 0)
+	if ((rc = transfer_begin(&cs->tr, &a->resume, "template", a->name)) < 0)
 		goto out;
-	struct ct_sink sink = { .stream = &w, .progress = prog };
-	/* Without --level, zstd follows the link: harder while the network is
-	 * the bottleneck, lighter while the CPU is. */
-	a->tar.pressure = pressure_of_sender;
-	a->tar.pressure_ctx = sender;
-	rc = tarball_write(&a->tar, ct_sink_write, &sink, stats);
-	uint8_t digest[SHA256_LEN];
-	if (rc == 0)
-		rc = stream_write_end(&w, digest);
-	else
-		stream_write_abort(&w, "p2v failed while reading the source");
-	int sent = async_sink_finish(sender);
-	sender = NULL;
-	if (rc == 0)
-		rc = sent;
-	char reply[4096];
-	int status = ssh_conn_finish(conn, reply, sizeof(reply));
-	if (rc == 0 && status != 0) {
-		log_error("ct-import refused or failed (exit status %d): %s", status,
-			  reply[0] ? reply : "no reply");
-		rc = -SSH_ERR_REMOTE;
+	for (unsigned attempt = 0;;) {
+		bool progressed = false;
+		rc = ssh_conn_open(&target, &a->auth, &conn);
+		if (rc == 0) {
+			unsigned cuts = cs->tr.cuts;
+			rc = ct_attempt(cs, conn);
+			progressed = cs->tr.n_ck > 0;
+			if (rc == 0 || !resume_retryable(rc, cs->tr.cuts > cuts))
+				break;
+			ssh_conn_close(conn);
+			conn = NULL;
+		} else if (rc != -SSH_ERR_CONNECT) {
+			break;
+		}
+		/* A connection that got a checkpoint through starts the count anew. */
+		attempt = progressed ? 1 : attempt + 1;
+		if ((rc = resume_backoff(&a->resume, attempt, a->name, prog)) < 0)
+			break;
 	}
 	if (rc < 0)
 		goto out;
 	/* Reply: "OK PATH SIZE SHA256". */
-	char path[4096] = "", hex[2 * SHA256_LEN + 1], mine[2 * SHA256_LEN + 1];
-	sha256_hex(digest, mine);
-	if (sscanf(reply, "OK %4095s %*u %64s", path, hex) != 2 || strcmp(hex, mine)) {
-		log_error("unexpected reply from ct-import: %s", reply);
+	char path[4096] = "", hex[2 * SHA256_LEN + 1], mine[2 * SHA256_LEN + 1] = "";
+	if (cs->have_digest)
+		sha256_hex(cs->digest, mine);
+	if (sscanf(cs->reply, "OK %4095s %*u %64s", path, hex) != 2 ||
+	    (cs->have_digest && strcmp(hex, mine))) {
+		log_error("unexpected reply from ct-import: %s", cs->reply);
 		rc = -SSH_ERR_REMOTE;
 		goto out;
 	}
-	log_info("stored on %s as %s (sha256 %s, verified)", target.host, path, mine);
+	if (cs->have_digest)
+		log_info("stored on %s as %s (sha256 %s, verified)", target.host, path, mine);
+	else   /* a run before this one sent it all; the receiver verified it */
+		log_info("stored on %s as %s (sha256 %s, verified when received)", target.host,
+			 path, hex);
+	transfer_report(&cs->tr, a->name);
+	transfer_forget(&cs->tr);
 	if (a->create) {
 		const char *file = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 		rc = remote_create(conn, a, file);
@@ -347,9 +456,8 @@ static int send_over_ssh(struct ct_args *a, const char *root, struct progress *p
 out:
 	rc = rc < 0 ? ssh_exit_status(rc) : P2V_EXIT_OK;
 done:
-	if (sender)
-		async_sink_finish(sender);
-	stream_writer_free(&w);
+	stream_writer_free(&cs->w);
+	free(cs);
 	if (conn)
 		ssh_conn_close(conn);
 	ssh_target_free(&target);
@@ -359,6 +467,7 @@ done:
 int cmd_ct(int argc, char **argv)
 {
 	struct ct_args a = { .progress = PROGRESS_AUTO };
+	resume_opts_init(&a.resume);
 	a.tar.excludes = a.excludes;
 	int idx = opt_parse(ct_opts, argc, argv, ct_opt, &a);
 	int rc = P2V_EXIT_USAGE;

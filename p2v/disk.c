@@ -25,6 +25,7 @@
 #include "options.h"
 #include "progress.h"
 #include "remote.h"
+#include "resume.h"
 #include "signals.h"
 #include "ssh.h"
 #include "ssh_opts.h"
@@ -56,6 +57,7 @@ const struct opt_def disk_opts[] = {
 	{ "force", OPT_FORCE, NULL, "with --output: replace an existing file" },
 	{ "on-read-error", OPT_ON_READ_ERROR, "fail|zero", "a sector that stays unreadable after retries in ever smaller pieces: fail cleanly (default), or zero-fill it and list it in the report sent with the disk", "p2v.on_read_error" },
 	SSH_OPT_DEFS,
+	RESUME_OPT_DEFS,
 	{ "remote-import", OPT_REMOTE_IMPORT, "CMD", "remote command that receives each disk (default 'ct-import receive')" },
 	{ "progress", OPT_PROGRESS, "auto|json|none", "progress display (default auto: a line on a terminal)" },
 	{ "create", OPT_CREATE, NULL, "after every disk is verified, create the VM with 'ct-import create-vm'", "p2v.create" },
@@ -74,6 +76,7 @@ const struct opt_def disk_opts[] = {
 
 struct disk_args {
 	struct ssh_auth_opts auth;
+	struct resume_opts resume;
 	const char *to, *name, *format, *target_dev, *output, *remote_import, *remote_create;
 	const char *disks[MAX_DISKS];
 	size_t n_disks;
@@ -91,6 +94,9 @@ static int disk_opt(void *ctx, int key, const char *arg)
 	uint64_t n;
 	if (ssh_opt_handle(&a->auth, key, arg))
 		return 0;
+	int r = resume_opt_handle(&a->resume, key, arg);
+	if (r)
+		return r < 0 ? r : 0;
 	switch (key) {
 	case OPT_TO: a->to = arg; break;
 	case OPT_NAME: a->name = arg; break;
@@ -178,7 +184,8 @@ static void disk_stream_name(const struct disk_args *a, size_t i, size_t n, char
 		snprintf(buf, cap, "%s-disk%zu", a->name, i);
 }
 
-static char *hello_json(const struct disk_args *a, const char *name, const struct disk_source *s)
+static char *hello_json(const struct disk_args *a, const char *name, const struct disk_source *s,
+			const char *transfer_id)
 {
 	char model[256] = "";
 	_cleanup_free_ char *m = NULL;
@@ -198,6 +205,8 @@ static char *hello_json(const struct disk_args *a, const char *name, const struc
 			      "source", "device", s->path, "model", model,
 			      "partition_table", s->pttype, "efi", s->efi);
 	/* Machine facts for create-vm's memory and cores defaults; optional. */
+	if (o && transfer_id)
+		json_object_set_new(o, "transfer_id", json_string(transfer_id));
 	json_t *inv = o ? inventory_hello_json(NULL) : NULL;
 	if (inv)
 		json_object_set_new(o, "inventory", inv);
@@ -206,15 +215,131 @@ static char *hello_json(const struct disk_args *a, const char *name, const struc
 	return str;
 }
 
-/* Send one disk over an exec channel of conn; *remote_path gets the path
- * ct-import stored it under. Returns 0 or a negative error (logged). */
-static int send_disk(struct ssh_conn *conn, const struct disk_args *a, const char *name,
-		     struct disk_source *s, char **remote_path)
+/* Resuming without reading everything again: the receiver makes a point
+ * durable at least every quarter window of stream bytes, and at least this
+ * often through empty stretches, which cost nothing to send. */
+#define DISK_CHECKPOINT_SPAN (1ull << 30)
+
+/* One disk's stream, across reconnects. */
+struct disk_stream {
+	const struct disk_args *a;
+	const char *name;
+	struct disk_source *s;
+	struct progress prog;
+	struct transfer tr;
+	struct stream_writer w;
+	struct disk_frames f;
+	struct disk_send_stats st;
+	uint64_t ck_wire, ck_off;   /* frame bytes and offset at the last checkpoint */
+	bool have_digest;
+	char reply[4096];
+};
+
+static bool disk_want_checkpoint(void *ctx, uint64_t off)
 {
+	struct disk_stream *ds = ctx;
+	return ds->f.wire_bytes - ds->ck_wire >= STREAM_CHECKPOINT_EVERY ||
+	       off - ds->ck_off >= DISK_CHECKPOINT_SPAN;
+}
+
+static int disk_checkpoint(void *ctx, uint64_t off, const uint8_t state[SHA256_STATE_LEN])
+{
+	struct disk_stream *ds = ctx;
+	struct stream_checkpoint c = { .offset = off };
+	uint8_t frame[STREAM_FRAME_HEADER_LEN + STREAM_CHECKPOINT_LEN];
+	memcpy(c.sha, state, SHA256_STATE_LEN);
+	put_be32(frame, FRAME_CHECKPOINT);
+	put_be32(frame + 4, STREAM_CHECKPOINT_LEN);
+	put_be64(frame + 8, off);
+	stream_checkpoint_encode(&c, frame + STREAM_FRAME_HEADER_LEN);
+	ds->f.wire_bytes += sizeof(frame);
+	ds->ck_wire = ds->f.wire_bytes;
+	ds->ck_off = off;
+	transfer_checkpoint(&ds->tr, off, ds->w.wire + ds->f.wire_bytes);
+	return ds->f.sink(ds->f.sink_ctx, frame, sizeof(frame));
+}
+
+/* Run the receiver on conn and send the disk from where it stands. 0 with
+ * ds->reply holding its OK line, or a negative error. */
+static int disk_attempt(struct disk_stream *ds, struct ssh_conn *conn, const char *cmd)
+{
+	const struct disk_args *a = ds->a;
 	struct async_sink *sender = NULL;
-	struct stream_writer w = { 0 };
-	struct disk_frames f = { 0 };
-	_cleanup_free_ char *hello = NULL, *cmd = NULL;
+	_cleanup_free_ char *hello = NULL;
+	char line[STREAM_READY_MAX + 64];
+	struct stream_checkpoint ck;
+	int rc = ssh_conn_exec(conn, cmd);
+	if (rc < 0)
+		return rc;
+	stream_writer_free(&ds->w);
+	disk_frames_free(&ds->f);
+	if ((rc = stream_writer_init(&ds->w, ssh_conn_write, conn)) < 0)
+		return rc;
+	if (!(hello = hello_json(a, ds->name, ds->s, ds->tr.id)))
+		return -ENOMEM;
+	/* The HELLO goes straight out; the receiver answers where to resume. */
+	ssh_conn_set_window(conn, STREAM_RESUME_WINDOW);
+	if ((rc = stream_write_hello(&ds->w, hello)) < 0 ||
+	    (rc = ssh_conn_read_ready(conn, line, sizeof(line))) < 0)
+		goto finish;
+	if (stream_ready_parse(line, &ck) < 0 || ck.offset > ds->s->size ||
+	    (ck.offset % DISK_WINDOW && ck.offset != ds->s->size)) {
+		log_error("unexpected answer from ct-import: %s", line);
+		rc = -SSH_ERR_REMOTE;
+		goto finish;
+	}
+	transfer_resumed(&ds->tr, ds->name, ck.offset);
+	transfer_connection(&ds->tr, ds->w.wire);
+	/* Ranges found unreadable from here on are found again. */
+	while (ds->s->unreadable.n && ds->s->unreadable.v[ds->s->unreadable.n - 1].off >= ck.offset)
+		ds->s->unreadable.n--;
+	if ((rc = async_sink_start(&sender, ssh_conn_write, conn)) < 0 ||
+	    (rc = disk_frames_init(&ds->f, async_sink_write, sender, a->level)) < 0)
+		goto stop;
+	ds->w.sink = async_sink_write;
+	ds->w.sink_ctx = sender;
+	ds->ck_wire = 0;
+	ds->ck_off = ck.offset;
+	struct disk_resume r = { .start = ck.offset, .state = ck.offset ? ck.sha : NULL,
+				 .want = disk_want_checkpoint, .checkpoint = disk_checkpoint,
+				 .ctx = ds };
+	rc = disk_send_from(ds->s, disk_frames_emit, &ds->f, &ds->prog, &ds->f.wire_bytes,
+			    &p2v_interrupted, &r, &ds->st);
+	/* Bad sectors: reported, and listed to the receiver before END. */
+	int urc = unreadable_finish(ds->name, ds->s, rc == 0 ? &ds->f : NULL, NULL);
+	if (rc == 0)
+		rc = urc;
+	if (rc == 0 && (rc = disk_frames_end(&ds->f, ds->s->size, ds->st.digest)) == 0)
+		ds->have_digest = true;
+	else if (rc != 0 && !ssh_conn_lost(conn))
+		stream_write_abort(&ds->w, "p2v failed while reading the disk");
+stop:;
+	int sent = sender ? async_sink_finish(sender) : 0;
+	if (rc == 0)
+		rc = sent;
+finish:;
+	uint64_t wire, acked_off, acked_wire;
+	ssh_conn_progress(conn, &wire, &acked_off, &acked_wire);
+	int status = ssh_conn_finish(conn, ds->reply, sizeof(ds->reply));
+	if (status == -SSH_ERR_CONNECT && rc >= 0)
+		rc = status;
+	if ((rc < 0 || status < 0) && ssh_conn_lost(conn))
+		transfer_cut(&ds->tr, wire);
+	if (rc >= 0 && status != 0) {
+		log_error("ct-import refused or failed for %s (exit status %d): %s", ds->name, status,
+			  ds->reply[0] ? ds->reply : "no reply");
+		rc = status < 0 ? status : -SSH_ERR_REMOTE;
+	}
+	return rc;
+}
+
+/* Send one disk, reconnecting *connp when the link drops; *remote_path gets
+ * the path ct-import stored it under. 0 or a negative error (logged). */
+static int send_disk(struct ssh_conn **connp, const struct ssh_target *target,
+		     const struct disk_args *a, const char *name, struct disk_source *s,
+		     char **remote_path)
+{
+	_cleanup_free_ char *cmd = NULL;
 	char **args = NULL;
 	size_t nargs = 0;
 	int rc = 0;
@@ -223,59 +348,62 @@ static int send_disk(struct ssh_conn *conn, const struct disk_args *a, const cha
 	cmd = rc == 0 ? remote_command(a->remote_import ? a->remote_import : "ct-import receive",
 				       args, nargs) : NULL;
 	remote_args_free(args, nargs);
-	if (!cmd)
+	struct disk_stream *ds = cmd ? calloc(1, sizeof(*ds)) : NULL;
+	if (!ds)
 		return -ENOMEM;
-	if ((rc = ssh_conn_exec(conn, cmd)) < 0)
-		return rc;
-	struct progress prog;
-	progress_init(&prog, a->progress, name, s->size);
-	struct disk_send_stats st;
-	if ((rc = async_sink_start(&sender, ssh_conn_write, conn)) < 0 ||
-	    (rc = stream_writer_init(&w, async_sink_write, sender)) < 0 ||
-	    (rc = disk_frames_init(&f, async_sink_write, sender, a->level)) < 0)
+	ds->a = a;
+	ds->name = name;
+	ds->s = s;
+	if ((rc = transfer_begin(&ds->tr, &a->resume, "disk", name)) < 0)
 		goto out;
-	if (!(hello = hello_json(a, name, s))) {
-		rc = -ENOMEM;
+	if (ds->tr.done && ds->tr.remote_path[0]) {
+		log_info("%s was stored as %s by an earlier run", name, ds->tr.remote_path);
+		rc = (*remote_path = strdup(ds->tr.remote_path)) ? 0 : -ENOMEM;
 		goto out;
 	}
-	if ((rc = stream_write_hello(&w, hello)) < 0)
-		goto out;
-	rc = disk_send(s, disk_frames_emit, &f, &prog, &f.wire_bytes, &p2v_interrupted, &st);
-	/* Bad sectors: reported, and listed to the receiver before END. */
-	int urc = unreadable_finish(name, s, rc == 0 ? &f : NULL, NULL);
-	if (rc == 0)
-		rc = urc;
-	if (rc == 0)
-		rc = disk_frames_end(&f, s->size, st.digest);
-	else
-		stream_write_abort(&w, "p2v failed while reading the disk");
-out:;
-	int sent = sender ? async_sink_finish(sender) : 0;
-	if (rc == 0)
-		rc = sent;
-	progress_finish(&prog);
-	char reply[4096] = "";
-	int status = ssh_conn_finish(conn, reply, sizeof(reply));
-	if (rc == 0 && status != 0) {
-		log_error("ct-import refused or failed for %s (exit status %d): %s", name, status,
-			  reply[0] ? reply : "no reply");
-		rc = -SSH_ERR_REMOTE;
+	progress_init(&ds->prog, a->progress, name, s->size);
+	for (unsigned attempt = 0;;) {
+		if (!*connp && (rc = ssh_conn_open(target, &a->auth, connp)) < 0) {
+			if (rc != -SSH_ERR_CONNECT)
+				break;
+		} else {
+			unsigned cuts = ds->tr.cuts;
+			rc = disk_attempt(ds, *connp, cmd);
+			if (rc == 0 || !resume_retryable(rc, ds->tr.cuts > cuts))
+				break;
+			ssh_conn_close(*connp);
+			*connp = NULL;
+		}
+		/* A connection that got a checkpoint through starts the count anew. */
+		attempt = ds->tr.n_ck ? 1 : attempt + 1;
+		if ((rc = resume_backoff(&a->resume, attempt, name, &ds->prog)) < 0)
+			break;
 	}
+	progress_finish(&ds->prog);
 	if (rc == 0) {
-		char path[4096], hex[2 * SHA256_LEN + 1], mine[2 * SHA256_LEN + 1];
-		sha256_hex(st.digest, mine);
-		if (sscanf(reply, "OK %4095s %*u %64s", path, hex) != 2 || strcmp(hex, mine)) {
-			log_error("unexpected reply from ct-import for %s: %s", name, reply);
+		char path[4096], hex[2 * SHA256_LEN + 1], mine[2 * SHA256_LEN + 1] = "";
+		if (ds->have_digest)
+			sha256_hex(ds->st.digest, mine);
+		if (sscanf(ds->reply, "OK %4095s %*u %64s", path, hex) != 2 ||
+		    (ds->have_digest && strcmp(hex, mine))) {
+			log_error("unexpected reply from ct-import for %s: %s", name, ds->reply);
 			rc = -SSH_ERR_REMOTE;
 		} else if (!(*remote_path = strdup(path))) {
 			rc = -ENOMEM;
 		} else {
-			disk_send_report(name, s, &st, f.wire_bytes, progress_elapsed(&prog));
-			log_info("stored as %s (sha256 verified)", path);
+			if (ds->have_digest)
+				disk_send_report(name, s, &ds->st, ds->f.wire_bytes,
+						 progress_elapsed(&ds->prog));
+			transfer_report(&ds->tr, name);
+			transfer_mark_done(&ds->tr, path);
+			log_info("stored as %s (sha256 verified%s)", path,
+				 ds->have_digest ? "" : " when received");
 		}
 	}
-	disk_frames_free(&f);
-	stream_writer_free(&w);
+out:
+	disk_frames_free(&ds->f);
+	stream_writer_free(&ds->w);
+	free(ds);
 	return rc;
 }
 
@@ -302,8 +430,6 @@ static int send_all(const struct disk_args *a, const char *const *disks, size_t 
 	int rc = ssh_target_parse(a->to, &target);
 	if (rc < 0)
 		return P2V_EXIT_USAGE;
-	if ((rc = ssh_conn_open(&target, &a->auth, &conn)) < 0)
-		goto out;
 	/* One exec channel per disk, one after the other: each disk is
 	 * verified and published on its own. */
 	for (size_t i = 0; i < n && rc == 0; i++) {
@@ -313,10 +439,20 @@ static int send_all(const struct disk_args *a, const char *const *disks, size_t 
 		if ((rc = disk_source_open(disks[i], a->skip_free, &s)) < 0)
 			break;
 		s.on_read_error = a->on_read_error;
-		rc = send_disk(conn, a, name, &s, &paths[i]);
+		rc = send_disk(&conn, &target, a, name, &s, &paths[i]);
 		disk_source_close(&s);
 	}
+	/* Every disk is stored: nothing is left to resume. */
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char name[160];
+		struct transfer t;
+		disk_stream_name(a, i, n, name, sizeof(name));
+		snprintf(t.path, sizeof(t.path), "%s/%s.disk.json", a->resume.state_dir, name);
+		transfer_forget(&t);
+	}
 	if (rc == 0 && a->create) {
+		if (!conn && (rc = ssh_conn_open(&target, &a->auth, &conn)) < 0)
+			goto out;
 		rc = remote_create_vm(conn, a, paths, n);
 		goto done;
 	}
@@ -334,6 +470,7 @@ done:
 int cmd_disk(int argc, char **argv)
 {
 	struct disk_args a = { .progress = PROGRESS_AUTO, .skip_free = true, .level = 1 };
+	resume_opts_init(&a.resume);
 	char **found = NULL;
 	int nfound = 0;
 	int idx = opt_parse(disk_opts, argc, argv, disk_opt, &a);

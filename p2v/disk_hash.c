@@ -73,6 +73,21 @@ static void free_all(struct disk_hasher *h)
 
 int disk_hasher_start(struct disk_hasher **out, unsigned nbuf, size_t bufsize)
 {
+	return disk_hasher_start_at(out, nbuf, bufsize, NULL);
+}
+
+void disk_hasher_state(struct disk_hasher *h, uint8_t state[SHA256_STATE_LEN])
+{
+	pthread_mutex_lock(&h->lock);
+	while (h->count)
+		pthread_cond_wait(&h->changed, &h->lock);
+	sha256_export(&h->sha, state);
+	pthread_mutex_unlock(&h->lock);
+}
+
+int disk_hasher_start_at(struct disk_hasher **out, unsigned nbuf, size_t bufsize,
+			 const uint8_t state[SHA256_STATE_LEN])
+{
 	struct disk_hasher *h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
@@ -89,7 +104,7 @@ int disk_hasher_start(struct disk_hasher **out, unsigned nbuf, size_t bufsize)
 			free_all(h);
 			return -ENOMEM;
 		}
-	int rc = sha256_init(&h->sha);
+	int rc = state ? sha256_import(&h->sha, state) : sha256_init(&h->sha);
 	if (rc < 0) {
 		free_all(h);
 		return rc;

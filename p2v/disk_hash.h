@@ -14,6 +14,12 @@
 struct disk_hasher;
 
 int disk_hasher_start(struct disk_hasher **out, unsigned nbuf, size_t bufsize);
+/* The same, continuing from a saved hash state (sha256_export). */
+int disk_hasher_start_at(struct disk_hasher **out, unsigned nbuf, size_t bufsize,
+			 const uint8_t state[SHA256_STATE_LEN]);
+/* Wait until everything submitted is hashed and save the state: a
+ * checkpoint a resumed transfer can continue from. */
+void disk_hasher_state(struct disk_hasher *h, uint8_t state[SHA256_STATE_LEN]);
 /* The next buffer of the ring, once the hasher is done with its last use. */
 uint8_t *disk_hasher_buffer(struct disk_hasher *h);
 /* Hash the first len bytes of the buffer last returned by disk_hasher_buffer. */

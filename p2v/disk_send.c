@@ -96,16 +96,27 @@ int disk_send(struct disk_source *s, disk_emit_fn emit, void *emit_ctx,
 	      struct progress *prog, const uint64_t *sent,
 	      const volatile sig_atomic_t *stop, struct disk_send_stats *st)
 {
+	return disk_send_from(s, emit, emit_ctx, prog, sent, stop, NULL, st);
+}
+
+int disk_send_from(struct disk_source *s, disk_emit_fn emit, void *emit_ctx,
+		   struct progress *prog, const uint64_t *sent,
+		   const volatile sig_atomic_t *stop, const struct disk_resume *r,
+		   struct disk_send_stats *st)
+{
 	struct run used_v[MAX_RUNS], span_v[MAX_RUNS], nz_v[DISK_CHUNK / DISK_GRAIN + 1];
 	struct run_list used = { used_v, 0, MAX_RUNS }, spans = { span_v, 0, MAX_RUNS },
 			nz = { nz_v, 0, ARRAY_SIZE(nz_v) };
 	struct disk_hasher *h;
 	*st = (struct disk_send_stats){ .size = s->size };
 	unsigned sector = sector_size_of(s->fd);
-	int rc = disk_hasher_start(&h, NBUF, DISK_WINDOW);
+	uint64_t start = r ? r->start : 0;
+	if ((start % DISK_WINDOW && start != s->size) || start > s->size)
+		return -EINVAL;
+	int rc = disk_hasher_start_at(&h, NBUF, DISK_WINDOW, r && start ? r->state : NULL);
 	if (rc < 0)
 		return rc;
-	for (uint64_t woff = 0; woff < s->size && rc == 0; woff += DISK_WINDOW) {
+	for (uint64_t woff = start; woff < s->size && rc == 0; woff += DISK_WINDOW) {
 		size_t wlen = s->size - woff < DISK_WINDOW ? (size_t)(s->size - woff) : DISK_WINDOW;
 		if (stop && *stop) {
 			log_error("interrupted by signal %d", (int)*stop);
@@ -128,6 +139,11 @@ int disk_send(struct disk_source *s, disk_emit_fn emit, void *emit_ctx,
 			zero_unused(&used, woff, wlen, buf);
 			disk_hasher_submit(h, wlen);
 			rc = emit_window(buf, woff, wlen, emit, emit_ctx, &nz, st);
+		}
+		if (rc == 0 && r && r->checkpoint && r->want(r->ctx, woff + wlen)) {
+			uint8_t state[SHA256_STATE_LEN];
+			disk_hasher_state(h, state);
+			rc = r->checkpoint(r->ctx, woff + wlen, state);
 		}
 		if (prog)
 			progress_update(prog, woff + wlen, sent ? *sent : st->data_bytes);

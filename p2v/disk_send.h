@@ -7,6 +7,7 @@
 #define P2V_DISK_SEND_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <zstd.h>
 
@@ -39,6 +40,23 @@ struct disk_send_stats {
 int disk_send(struct disk_source *s, disk_emit_fn emit, void *emit_ctx,
 	      struct progress *prog, const uint64_t *sent,
 	      const volatile sig_atomic_t *stop, struct disk_send_stats *st);
+
+/* Resuming and checkpoints (doc/protocol.md "Resuming"). */
+struct disk_resume {
+	uint64_t start;        /* a multiple of DISK_WINDOW: nothing before it is read */
+	const uint8_t *state;  /* hash state of the content before start (NULL when 0) */
+	/* After each window: whether its end should be a checkpoint; if so,
+	 * checkpoint() gets the hash state of everything before off. */
+	bool (*want)(void *ctx, uint64_t off);
+	int (*checkpoint)(void *ctx, uint64_t off, const uint8_t state[SHA256_STATE_LEN]);
+	void *ctx;
+};
+
+/* disk_send from r->start on (r may be NULL: all of it). */
+int disk_send_from(struct disk_source *s, disk_emit_fn emit, void *emit_ctx,
+		   struct progress *prog, const uint64_t *sent,
+		   const volatile sig_atomic_t *stop, const struct disk_resume *r,
+		   struct disk_send_stats *st);
 
 /* Log what was read, emitted and sent, with exact counts for scripts. */
 void disk_send_report(const char *what, const struct disk_source *s,

@@ -54,6 +54,10 @@ struct tb {
 	struct timespec last_report;
 	FILE *bad;              /* stats->unreadable, as it is written */
 	size_t bad_len;
+	/* Resumable streams: the tar's own hash and where it stands. */
+	struct sha256 tar_sha;
+	uint64_t tar_off;
+	uint64_t ck_tar, ck_comp;  /* tar and compressed bytes at the last checkpoint */
 };
 
 const char *tarball_extension(enum tar_compression c)
@@ -98,6 +102,44 @@ static int adapt_level(struct tb *t)
 	return zstd_stream_set_level(t->zs, level);
 }
 
+/* Resuming: the tar before the checkpoint is only hashed, and must be the
+ * tar that was sent (it is regenerated from a read-only source). */
+static int skip_block(struct tb *t, uint64_t start)
+{
+	const struct tarball_opts *o = t->o;
+	if (t->tar_off < o->skip_to)
+		return 0;
+	uint8_t mine[SHA256_STATE_LEN];
+	sha256_export(&t->tar_sha, mine);
+	if (t->tar_off != o->skip_to || memcmp(mine, o->skip_state, sizeof(mine))) {
+		log_error("the source is not what it was when the transfer was interrupted "
+			  "(the archive differs before byte %llu); start again without --resume",
+			  (unsigned long long)(t->tar_off != o->skip_to ? start : o->skip_to));
+		return -ESTALE;
+	}
+	log_info("resuming the archive at its byte %llu", (unsigned long long)o->skip_to);
+	t->ck_tar = t->tar_off;
+	return 0;
+}
+
+/* End the zstd frame here and let the caller record a checkpoint. */
+static int maybe_checkpoint(struct tb *t)
+{
+	const struct tarball_opts *o = t->o;
+	if (!o->checkpoint || !t->zs ||
+	    (t->st->compressed_bytes - t->ck_comp < o->checkpoint_every &&
+	     t->tar_off - t->ck_tar < 2 * o->checkpoint_every))
+		return 0;
+	int rc = zstd_stream_end_frame(t->zs);
+	if (rc < 0)
+		return rc;
+	uint8_t state[SHA256_STATE_LEN];
+	sha256_export(&t->tar_sha, state);
+	t->ck_tar = t->tar_off;
+	t->ck_comp = t->st->compressed_bytes;
+	return o->checkpoint(o->checkpoint_ctx, t->tar_off, state, zstd_stream_level(t->zs));
+}
+
 static la_ssize_t on_write(struct archive *a, void *ctx, const void *buf, size_t len)
 {
 	struct tb *t = ctx;
@@ -105,9 +147,20 @@ static la_ssize_t on_write(struct archive *a, void *ctx, const void *buf, size_t
 		archive_set_error(a, ECANCELED, "archive abandoned");
 		return -1;
 	}
-	int rc = t->zs ? zstd_stream_write(t->zs, buf, len) : count_and_sink(t, buf, len);
-	if (rc == 0 && t->zs && !t->o->level && t->o->pressure)
-		rc = adapt_level(t);
+	int rc = 0;
+	uint64_t start = t->tar_off;
+	if (t->tar_sha.ctx)
+		sha256_update(&t->tar_sha, buf, len);
+	t->tar_off += len;
+	if (start < t->o->skip_to) {
+		rc = skip_block(t, start);
+	} else {
+		rc = t->zs ? zstd_stream_write(t->zs, buf, len) : count_and_sink(t, buf, len);
+		if (rc == 0 && t->zs && !t->o->level && t->o->pressure)
+			rc = adapt_level(t);
+		if (rc == 0)
+			rc = maybe_checkpoint(t);
+	}
 	if (rc < 0) {
 		t->sink_rc = rc;
 		archive_set_error(a, -rc, "sink failed");
@@ -328,6 +381,11 @@ static void namelist_free(struct namelist *l)
 	free(l->v);
 }
 
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /* Read a directory's names up front, so only one fd per level stays open. */
 static int read_names(int dirfd, struct namelist *l)
 {
@@ -365,6 +423,10 @@ static int read_names(int dirfd, struct namelist *l)
 	if (!rc && errno)
 		rc = -errno;
 	closedir(d);
+	/* Byte order, not readdir's: the same tree gives the same archive,
+	 * which a resumed transfer regenerates up to its checkpoint. */
+	if (!rc)
+		qsort(l->v, l->n, sizeof(*l->v), cmp_names);
 	return rc;
 }
 
@@ -497,6 +559,8 @@ static int setup_writer(struct tb *t)
 	} else {
 		bool adaptive = !o->level && o->pressure;
 		int level = o->level > 0 ? o->level : adaptive ? ADAPT_MIN_LEVEL : DEFAULT_ZSTD_LEVEL;
+		if (adaptive && o->start_level >= ADAPT_MIN_LEVEL && o->start_level <= ADAPT_MAX_LEVEL)
+			level = o->start_level;
 		int rc = zstd_stream_open(&t->zs, level, o->threads, count_and_sink, t);
 		if (rc < 0)
 			return rc;
@@ -545,7 +609,11 @@ static int run(struct tb *t)
 		log_error("%s: %s", t->root, strerror(-rc));
 		return rc;
 	}
-	_cleanup_close_ int fd = open(t->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* O_NOATIME as for every other entry: reading must not change what a
+	 * resumed run's archive says about the root. */
+	_cleanup_close_ int fd = open(t->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOATIME);
+	if (fd < 0 && errno == EPERM)
+		fd = open(t->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		rc = -errno;
 		log_error("opening %s: %s", t->root, strerror(-rc));
@@ -615,7 +683,14 @@ int tarball_write(const struct tarball_opts *opts, tarball_sink_fn sink, void *s
 	tar_load_fstab_swaps(&t.ex, t.root);
 	tar_idmap_load(&t.users, t.root, "etc/passwd");
 	tar_idmap_load(&t.groups, t.root, "etc/group");
+	if ((opts->checkpoint || opts->skip_to) && (rc = sha256_init(&t.tar_sha)) < 0)
+		goto out;
 	rc = run(&t);
+	if (rc == 0 && t.tar_off < opts->skip_to) {
+		log_error("the source is not what it was when the transfer was interrupted "
+			  "(the archive is shorter now); start again without --resume");
+		rc = -ESTALE;
+	}
 	/* Freeing the writer closes it: an abandoned archive must not get its
 	 * end-of-archive blocks and look complete. */
 	t.failed = rc < 0;
@@ -638,6 +713,7 @@ out:
 	tar_exclude_free(&t.ex);
 	tar_idmap_free(&t.users);
 	tar_idmap_free(&t.groups);
+	sha256_abandon(&t.tar_sha);
 	if (utf8) {
 		uselocale(old);
 		freelocale(utf8);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "disk_read.h"
+#include "sha256.h"
 
 enum tar_compression { TAR_ZSTD, TAR_GZIP };
 
@@ -29,6 +30,21 @@ struct tarball_opts {
 	/* A file data range that stays unreadable (bad sectors): the archive
 	 * fails, or holds zeros there and the range is listed. */
 	enum read_error_policy on_read_error;
+	/* Resumable streams (zstd): every checkpoint_every compressed bytes
+	 * (or twice that of tar), at a tar block boundary, the zstd frame is
+	 * ended and checkpoint() called with the tar offset, the hash state of
+	 * the tar so far and the level; 0 or a negative error. */
+	uint64_t checkpoint_every;
+	int (*checkpoint)(void *ctx, uint64_t tar_offset,
+			  const uint8_t tar_state[SHA256_STATE_LEN], int level);
+	void *checkpoint_ctx;
+	/* Resuming at a checkpoint: the first skip_to tar bytes are produced
+	 * and hashed but not compressed; they must hash to skip_state (else
+	 * the source changed: -ESTALE, logged). start_level: the adaptive
+	 * level to continue with (0: the usual start). */
+	uint64_t skip_to;
+	const uint8_t *skip_state;
+	int start_level;
 };
 
 struct tarball_stats {

@@ -72,12 +72,12 @@ set +e; "$P2V" ct --root "$T/nonexistent" --name x --to "$TO" "${SSHOPT[@]}" 2>"
 cat "$T/err"; [ $rc -ne 0 ] || fail "succeeded"
 assert_grep "nonexistent: No such file or directory" "$T/err"
 
-step "a connection cut mid-stream publishes nothing"
+step "a connection cut mid-stream publishes nothing (no reconnect: --retries 0)"
 mkdir -p "$W/big"
 head -c 400M /dev/urandom > "$W/big/random"   # incompressible: the transfer takes a while
 rm -rf "$C"/* "$C"/.p2v
 "$P2V" ct --root "$W/big" --name cut --to "$TO" "${SSHOPT[@]}" --threads 1 \
-  --remote-import "$CTI receive --cache-dir $C" 2>"$T/err" & p2v=$!
+  --retries 0 --state-dir "$T/state" --remote-import "$CTI receive --cache-dir $C" 2>"$T/err" & p2v=$!
 # Wait until the receiver runs, then kill the SSH session serving it.
 for i in $(seq 100); do pgrep -f "receive --cache-dir $C" >/dev/null && break; sleep 0.1; done
 sleep 0.5
@@ -85,5 +85,10 @@ pkill -KILL -P "$SSHD_PID" || fail "no sshd session to cut"
 set +e; wait $p2v; rc=$?; set -e
 cat "$T/err"; [ $rc -ne 0 ] || fail "p2v succeeded over a cut connection"
 sleep 0.5
-[ -z "$(ls -A "$C")" ] || fail "something was published: $(ls -A "$C")"
+[ -z "$(ls "$C")" ] || fail "something was published: $(ls -A "$C")"
+# Only the hidden staging files a resumed transfer continues from.
+for f in $(ls -A "$C"); do
+  case "$f" in .cut.tar.zst.partial|.cut.tar.zst.resume|.cut.tar.zst.lock) ;;
+  *) fail "unexpected $f in the cache" ;; esac
+done
 echo "end to end: lossless and refusing"
