@@ -9,7 +9,8 @@
 # container and recording it) makes the rerun remove what it left; a
 # container that existed before is refused and left alone; a second batch
 # on the same state is refused; a manifest with mistakes is refused whole
-# with every line named; one broken archive fails with its reason while the
+# with every line named; SIGTERM stops the conversions and leaves them
+# pending; one broken archive fails with its reason while the
 # others convert, and the exit status says so.
 . "$(dirname "$0")/lib.sh"
 
@@ -216,6 +217,32 @@ assert_grep "container 101 already exists (not created by this batch)" "$T/s.err
 jq -e '.containers[0].status == "failed" and .containers[0].backend == null' "$S3" >/dev/null || fail "state: $(cat "$S3")"
 "$CTI" batch --cache-dir "$T/cache3" --lxc-path "$T/lxc3" --state "$S3" "$M2" >/dev/null 2>&1 || true
 [ "$(cat "$T/lxc3/101/config")" = "someone else's" ] || fail "a rerun touched the existing container"
+
+step "SIGTERM to the batch alone: its conversions stop, are cleaned up and left pending"
+rm -rf "$T/cache5" "$T/lxc5"
+mkdir -p "$T/cache5" "$T/lxc5"
+M5="$T/term.manifest"
+{ echo "* output=create backend=lxc"; for i in $(seq 101 108); do
+  echo "src/vzdump-openvz-$i-2026_11_26-10_00_00.tar.bz2"; done; } >"$M5"
+"$CTI" batch --cache-dir "$T/cache5" --lxc-path "$T/lxc5" --jobs 3 "$M5" >"$T/t.out" 2>"$T/t.err" &
+TPID=$!
+for _ in $(seq 1 500); do
+  [ "$(jq '[.containers[] | select(.status == "started")] | length' "$M5.state" 2>/dev/null || echo 0)" -ge 2 ] && break
+  sleep 0.02
+done
+kill -TERM "$TPID"
+if wait "$TPID"; then fail "an interrupted batch exited 0"; fi
+cat "$T/t.err" | tail -4
+assert_grep "interrupted: rerun the same command to finish" "$T/t.err"
+jq -e '[.containers[] | select(.status == "started" or .status == "failed")] | length == 0' "$M5.state" >/dev/null ||
+  fail "after SIGTERM: $(jq -c '[.containers[].status]' "$M5.state")"
+pgrep -f "convert-openvz $SRC" && fail "conversions outlived the interrupted batch"
+[ -z "$(ls -A "$T/cache5" | grep '^\.')" ] || fail "scratch left after SIGTERM: $(ls -A "$T/cache5")"
+for d in "$T/lxc5"/*; do [ ! -e "$d" ] || [ -f "$d/config" ] || fail "half-made $d left after SIGTERM"; done
+"$CTI" batch --cache-dir "$T/cache5" --lxc-path "$T/lxc5" --jobs 3 "$M5" >"$T/t2.out" 2>"$T/t2.err" ||
+  { cat "$T/t2.err"; fail "the rerun after SIGTERM failed"; }
+assert_grep "^8 of 8 converted" "$T/t2.out"
+[ "$(lxc-ls -P "$T/lxc5" -1 | wc -l)" -eq 8 ] || fail "containers after SIGTERM and rerun: $(lxc-ls -P "$T/lxc5" -1)"
 
 step "one broken archive: the others convert, it fails with its reason"
 rm -rf "$T/cache4" "$T/lxc4"
