@@ -289,7 +289,7 @@ static int finish_job(struct batch *b, struct job *j, int status)
 		return batch_state_save(&b->st);
 	}
 	if (batch_interrupted && !exited) {
-		log_warn("%s was batch_interrupted; the next run redoes it", name);
+		log_warn("%s was interrupted; the next run redoes it", name);
 		e->status = BATCH_PENDING;
 		e->pid = 0;
 		batch_entry_set(&e->backend, NULL);

@@ -234,6 +234,7 @@ kill -TERM "$TPID"
 if wait "$TPID"; then fail "an interrupted batch exited 0"; fi
 cat "$T/t.err" | tail -4
 assert_grep "interrupted: rerun the same command to finish" "$T/t.err"
+assert_grep "was interrupted; the next run redoes it" "$T/t.err"
 jq -e '[.containers[] | select(.status == "started" or .status == "failed")] | length == 0' "$M5.state" >/dev/null ||
   fail "after SIGTERM: $(jq -c '[.containers[].status]' "$M5.state")"
 pgrep -f "convert-openvz $SRC" && fail "conversions outlived the interrupted batch"
