@@ -89,6 +89,13 @@ bench: deps $(BINS)
 bundle: $(BUILD)/bin/p2v
 	@sh rescue-iso/bundle.sh $(BUILD)/bin/p2v $(BUILD)/bundle
 
+# The initramfs-tools and dracut hooks plus the bundle in /usr/lib/p2v/bundle,
+# so a server migrates itself with one reboot (doc/boot-media.md); then
+# update-initramfs -u or dracut -f.
+.PHONY: install-hooks
+install-hooks: bundle
+	@sh initramfs-hooks/install.sh "$(or $(DESTDIR),/)" $(BUILD)/bundle
+
 install: $(BINS)
 	install -D -m 0755 $(BUILD)/bin/p2v $(DESTDIR)/usr/local/bin/p2v
 	install -D -m 0755 $(BUILD)/bin/ct-import $(DESTDIR)/usr/local/bin/ct-import
