@@ -7,7 +7,9 @@
 # templates, every state entry done and a correct report. Also: a state
 # file that says a container was started (the window between creating a
 # container and recording it) makes the rerun remove what it left; a
-# container that existed before is refused and left alone; a second batch
+# container that existed before is refused and left alone (and, with a pct
+# that logs its argv, a recorded Proxmox start is removed with pct unlock,
+# stop and destroy --purge); a second batch
 # on the same state is refused; a manifest with mistakes is refused whole
 # with every line named; SIGTERM stops the conversions and leaves them
 # pending; one broken archive fails with its reason while the
@@ -202,6 +204,34 @@ assert_grep "\.convert-openvz\.999999\.abcdef, left by a conversion that was kil
 zstd -tq "$T/cache2/openvz-101.tar.zst" || fail "the partial template was not replaced"
 [ "$(ls -A "$T/cache2")" = "openvz-101.tar.zst" ] || fail "leftovers in the cache: $(ls -A "$T/cache2")"
 jq -e '.containers[0].status == "done" and .containers[0].attempts == 2' "$S2" >/dev/null || fail "state: $(cat "$S2")"
+
+step "a recorded Proxmox start: the argv that removes it (pct unlock, stop, destroy --purge)"
+# No Proxmox here: a pct on PATH that logs its argv and, for destroy, drops
+# the config from a stand-in /etc/pve ($CTI_PVE_ETC), as pct would.
+mkdir -p "$T/bin" "$T/pve/lxc"
+cat >"$T/bin/pct" <<EOF
+#!/bin/sh
+echo "\$*" >>"$T/pct.log"
+[ "\$1" = destroy ] && rm -f "$T/pve/lxc/\$2.conf"
+exit 0
+EOF
+chmod +x "$T/bin/pct"
+printf 'arch: amd64\nlock: create\n' >"$T/pve/lxc/150.conf"
+S6="$T/pve.state"
+M6="$T/pve.manifest"
+printf 'src/vzdump-openvz-149-2026_11_26-10_00_00.tar.bz2 output=template\n' >"$M6"
+rm -rf "$T/cache6"; mkdir -p "$T/cache6"
+jq -n --arg src "$SRC/vzdump-openvz-150-2026_11_26-10_00_00.tar.bz2" \
+  '{version: 1, containers: [{source: $src, key: "vmid-150", status: "started", vmid: 150, output: "create",
+    backend: "pve", pid: 999998, time: 1, attempts: 1}]}' >"$S6"
+PATH="$T/bin:$PATH" CTI_PVE_ETC="$T/pve" "$CTI" batch --cache-dir "$T/cache6" --lxc-path "$T/lxc6" \
+  --state "$S6" "$M6" >"$T/p.out" 2>"$T/p.err" || { cat "$T/p.err"; fail "the batch with a recorded pve start failed"; }
+cat "$T/pct.log"
+[ "$(cat "$T/pct.log")" = "$(printf 'unlock 150\nstop 150\ndestroy 150 --purge 1')" ] ||
+  fail "pct argv: $(cat "$T/pct.log")"
+[ ! -e "$T/pve/lxc/150.conf" ] || fail "150.conf is still there"
+jq -e '.containers[] | select(.key == "vmid-150") | .status == "pending" and .backend == null' "$S6" >/dev/null ||
+  fail "state after the pve cleanup: $(cat "$S6")"
 
 step "a container that existed before the batch is refused and left alone"
 S3="$T/stranger.state"
