@@ -89,6 +89,13 @@ bench: deps $(BINS)
 bundle: $(BUILD)/bin/p2v
 	@sh rescue-iso/bundle.sh $(BUILD)/bin/p2v $(BUILD)/bundle
 
+# `make remaster ISO=systemrescue.iso [OUT=file.iso]`: that SystemRescue ISO
+# with p2v as an SRM module and nodmraid on every boot entry (rescue-iso/remaster.sh).
+.PHONY: remaster
+remaster: bundle
+	@test -n "$(ISO)" || { echo "usage: make remaster ISO=systemrescue.iso [OUT=file.iso]" >&2; exit 2; }
+	@sh rescue-iso/remaster.sh "$(ISO)" "$(or $(OUT),$(BUILD)/p2v-$(notdir $(ISO)))" $(BUILD)/bundle
+
 # The initramfs-tools and dracut hooks plus the bundle in /usr/lib/p2v/bundle,
 # so a server migrates itself with one reboot (doc/boot-media.md); then
 # update-initramfs -u or dracut -f.
