@@ -231,6 +231,7 @@ struct disk_stream {
 	struct disk_frames f;
 	struct disk_send_stats st;
 	uint64_t ck_wire, ck_off;   /* frame bytes and offset at the last checkpoint */
+	uint64_t bad_sig;           /* the unreadable ranges last kept for --resume */
 	bool have_digest;
 	char reply[4096];
 };
@@ -256,6 +257,7 @@ static int disk_checkpoint(void *ctx, uint64_t off, const uint8_t state[SHA256_S
 	ds->ck_wire = ds->f.wire_bytes;
 	ds->ck_off = off;
 	transfer_checkpoint(&ds->tr, off, ds->w.wire + ds->f.wire_bytes);
+	unreadable_remember(ds->s, ds->tr.path, ds->tr.id, &ds->bad_sig);
 	return ds->f.sink(ds->f.sink_ctx, frame, sizeof(frame));
 }
 
@@ -290,7 +292,9 @@ static int disk_attempt(struct disk_stream *ds, struct ssh_conn *conn, const cha
 	}
 	transfer_resumed(&ds->tr, ds->name, ck.offset);
 	transfer_connection(&ds->tr, ds->w.wire);
-	/* Ranges found unreadable from here on are found again. */
+	/* Ranges found unreadable from here on are found again; those before
+	 * were found by this process or, after a kill, recorded. */
+	unreadable_recall(ds->s, ds->tr.path, ds->tr.id, ck.offset);
 	while (ds->s->unreadable.n && ds->s->unreadable.v[ds->s->unreadable.n - 1].off >= ck.offset)
 		ds->s->unreadable.n--;
 	if ((rc = async_sink_start(&sender, ssh_conn_write, conn)) < 0 ||

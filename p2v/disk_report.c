@@ -1,6 +1,9 @@
 #include "disk_report.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,4 +145,55 @@ int unreadable_finish(const char *name, const struct disk_source *s, struct disk
 		free(owners[i]);
 	free(owners);
 	return rc;
+}
+
+void unreadable_remember(const struct disk_source *s, const char *record, const char *id,
+			 uint64_t *sig)
+{
+	const struct bad_list *l = &s->unreadable;
+	uint64_t now = bad_list_bytes(l) * 131 + l->n;
+	if (!record || !*record || now == *sig)
+		return;
+	char path[4200], tmp[4220];
+	snprintf(path, sizeof(path), "%s.unreadable", record);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(tmp, "we");
+	bool ok = f && fprintf(f, "%s\n", id) > 0;
+	for (size_t i = 0; ok && i < l->n; i++)
+		ok = fprintf(f, "%llu %llu\n", (unsigned long long)l->v[i].off,
+			     (unsigned long long)l->v[i].len) > 0;
+	ok = f && fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
+	if (f)
+		fclose(f);
+	if (ok && rename(tmp, path) == 0) {
+		*sig = now;
+		return;
+	}
+	unlink(tmp);
+	log_warn("cannot keep the unreadable ranges in %s: a --resume after a kill would not "
+		 "list them", path);
+}
+
+void unreadable_recall(struct disk_source *s, const char *record, const char *id,
+		       uint64_t before)
+{
+	char path[4200], line[128];
+	if (!record || !*record || !before)
+		return;
+	snprintf(path, sizeof(path), "%s.unreadable", record);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fgets(line, sizeof(line), f) && !strncmp(line, id, strlen(id)) &&
+	    line[strlen(id)] == '\n') {
+		unsigned long long off, len;
+		size_t n = 0;
+		while (fgets(line, sizeof(line), f) && sscanf(line, "%llu %llu", &off, &len) == 2)
+			if (off < before && len && bad_list_add(&s->unreadable, off, len) == 0)
+				n++;
+		if (n)
+			log_info("%zu unreadable range%s found before the resume point, as an earlier "
+				 "run recorded", n, n == 1 ? "" : "s");
+	}
+	fclose(f);
 }

@@ -29,4 +29,15 @@ char *unreadable_json(const char *name, const struct disk_source *s, char *const
 int unreadable_finish(const char *name, const struct disk_source *s, struct disk_frames *f,
 		      const char *json_path);
 
+/* p2v killed and started again with --resume goes on from the receiver's
+ * checkpoint without reading what came before: the ranges found before
+ * it are kept in RECORD.unreadable (RECORD: the transfer's record, id its
+ * transfer id). remember writes them when they changed since *sig (best
+ * effort, warned); recall adds those that start before `before` back to
+ * s->unreadable when the file belongs to transfer id. */
+void unreadable_remember(const struct disk_source *s, const char *record, const char *id,
+			 uint64_t *sig);
+void unreadable_recall(struct disk_source *s, const char *record, const char *id,
+		       uint64_t before);
+
 #endif
