@@ -276,7 +276,8 @@ static int batch_main(struct batch *b, const struct batch_args *a, const char *m
 		log_info("%u of %u container(s) converted in an earlier run; %zu to do", b->done, b->total, nq);
 	rc = batch_run_all(b, queue, nq);
 
-	struct batch_summary_ctx sc = { .manifest = manifest, .state = state_abs, .reports_dir = b->reports_dir,
+	_cleanup_free_ char *manifest_abs = absolute(manifest);
+	struct batch_summary_ctx sc = { .manifest = manifest_abs ? manifest_abs : manifest, .state = state_abs, .reports_dir = b->reports_dir,
 					.logs_dir = b->logs_dir, .m = &b->m, .st = &b->st };
 	batch_summary_print(&sc, stdout);
 	fflush(stdout);
