@@ -4,7 +4,10 @@
 # and disk names with ../, /, NUL, newlines, very long ones and non-strings;
 # DATA, ZERO, ZDATA and UNREADABLE frames beyond the announced size,
 # straddling it, overlapping earlier ones, wrapping near 2^64; lengths
-# past each frame type's limit; a --target-dev smaller than the disk.
+# past each frame type's limit; a --target-dev smaller than the disk; and
+# the resumable (version 2) path: transfer ids that are not 32 hex digits,
+# CHECKPOINT frames out of place or with a forged hash state (there the
+# hidden staging files a resumable transfer keeps by design are allowed).
 # Each is refused with an ERR reply and exit 4 (malformed; 1 for the small
 # device, as documented), and the whole directory tree around the receiver's
 # directories is compared before and after: nothing written, nothing
@@ -53,13 +56,26 @@ refused() {
   set +e; $MK "${mk[@]}" | "${RX[@]}" "${rx[@]}" >"$T/reply" 2>"$T/err"; local st=("${PIPESTATUS[@]}"); set -e
   rc=${st[1]}
   [ "${st[0]}" = 0 ] || { cat "$T/err" >&2; fail "$what: mkhostile.py failed"; }
-  # One reply line: nothing from the stream may forge a second.
-  [ "$(wc -l <"$T/reply")" = 1 ] || { cat "$T/reply" >&2; fail "$what: the reply is not one line"; }
-  if [ $rc != "$want" ] || ! grep -q '^ERR' "$T/reply"; then
+  # One reply line (version 2: READY and ACK lines first): nothing from the
+  # stream may forge another.
+  [ -n "${STAGED:-}" ] || [ "$(wc -l <"$T/reply")" = 1 ] ||
+    { cat "$T/reply" >&2; fail "$what: the reply is not one line"; }
+  ! grep -Ev '^(READY|ACK|ERR)( |$)' "$T/reply" | grep -q . ||
+    { cat "$T/reply" >&2; fail "$what: an unexpected reply line"; }
+  if [ $rc != "$want" ] || ! tail -1 "$T/reply" | grep -q '^ERR' || grep -q '^OK' "$T/reply"; then
     cat "$T/err" "$T/reply" >&2; fail "$what: exit $rc (expected $want)"
   fi
   snapshot >"$T/after"
-  diff "$T/before" "$T/after" >&2 || { cat "$T/err" >&2; fail "$what: the tree changed"; }
+  if [ -n "${STAGED:-}" ]; then
+    # A resumable (version 2) transfer may keep its hidden staging files
+    # in the receiver's directory, by design; nothing else may change.
+    staging='^. \./a/b/(cache|import)/\.[^/ ]+\.(partial|resume|lock) |  \./a/b/(cache|import)/\.[^/ ]+\.(partial|resume|lock)$'
+    grep -Ev "$staging" "$T/after" >"$T/after.f"
+    diff "$T/before" "$T/after.f" >&2 || { cat "$T/err" >&2; fail "$what: the tree changed"; }
+    find "$CACHE" "$IMPORT" -maxdepth 1 -name '.*' -type f -delete
+  else
+    diff "$T/before" "$T/after" >&2 || { cat "$T/err" >&2; fail "$what: the tree changed"; }
+  fi
   [ ! -e "$ESC" ] || fail "$what: wrote $ESC"
   echo "  refused ($rc): $what: $(grep -m1 -v '^ct-import: receiving' "$T/err" | head -c 150)"
   N=$((N + 1))
@@ -135,6 +151,40 @@ refused 4 "template DATA wrapping past 2^64" --kind template data@0:100 data@M-5
 refused 4 "template ZERO frame" --kind template zero@0:100 end@100
 refused 4 "template END at 2^64-1" --kind template data@0:100 end@M-1
 refused 4 "template UNREADABLE frame" --kind template data@0:100 unreadable@0:10 end@100
+
+step "version 2 (resumable) streams: transfer ids and checkpoints"
+ID=0123456789abcdef0123456789abcdef
+# A well-formed resumable disk first (the generator's checkpoint would not
+# match the receiver's hash state, so none is sent), as a control.
+$MK --version 2 --hello-raw '{"version": 2, "kind": "disk", "name": "v2ok", "size": 1048576, "transfer_id": "'$ID'"}' \
+  data@0:4096 end@1048576 | "${RX[@]}" >"$T/reply" 2>"$T/err" || { cat "$T/err" >&2; fail "a version 2 stream was refused"; }
+grep -q '^OK ' "$T/reply" || fail "no OK for the version 2 control"
+rm -f "$IMPORT/v2ok.qcow2"; rm -rf "$IMPORT/.p2v"
+find "$CACHE" "$IMPORT" -maxdepth 1 -name '.*' -type f -delete
+snapshot >"$T/before"
+for kind in disk template; do
+  for id in '"../../../../tmp/p2v-hostile-'$$'"' '"/etc/passwd"' '"0123456789ABCDEF0123456789ABCDEF"' \
+      '"0123456789abcdef0123456789abcde"' '"0123456789abcdef0123456789abcdef0"' \
+      '"0123456789abcdef/123456789abcdef"' '"'$LONG5000'"' 12345 '[]'; do
+    refused 4 "v2 $kind transfer_id ${id:0:50}" --version 2 --hello-raw \
+      '{"version": 2, "kind": "'$kind'", "name": "v2", "size": 1048576, "compression": "zstd", "transfer_id": '"$id"'}' \
+      data@0:4096 end@4096
+  done
+done
+CK=$(head -c 224 /dev/zero | od -An -v -tx1 | tr -d ' \n')
+H2='{"version": 2, "kind": "disk", "name": "v2", "size": 1048576, "transfer_id": "'$ID'"}'
+STAGED=1
+refused 4 "v2 CHECKPOINT beyond the disk" --version 2 --hello-raw "$H2" data@0:4096 raw@1048577:7:$CK end@S
+refused 4 "v2 CHECKPOINT at 2^64-1" --version 2 --hello-raw "$H2" data@0:4096 raw@M-1:7:$CK end@S
+refused 4 "v2 CHECKPOINT going back" --version 2 --hello-raw "$H2" data@0:8192 raw@4096:7:$CK end@S
+refused 4 "v2 CHECKPOINT with a forged hash state" --version 2 --hello-raw "$H2" data@0:4096 raw@4096:7:$CK end@S
+refused 4 "v2 CHECKPOINT of the wrong length" --version 2 --hello-raw "$H2" data@0:4096 raw@4096:7:00 end@S
+refused 4 "v2 DATA wrapping past 2^64" --version 2 --hello-raw "$H2" data@0:4096 data@M-100:4096 end@S
+T2='{"version": 2, "kind": "template", "name": "v2", "compression": "zstd", "transfer_id": "'$ID'"}'
+refused 4 "v2 template CHECKPOINT ahead of the data" --version 2 --hello-raw "$T2" data@0:4096 raw@8192:7:$CK end@4096
+refused 4 "v2 template CHECKPOINT at 2^64-1" --version 2 --hello-raw "$T2" data@0:4096 raw@M-1:7:$CK end@4096
+refused 4 "v2 template CHECKPOINT with a forged hash state" --version 2 --hello-raw "$T2" data@0:4096 raw@4096:7:$CK end@4096
+STAGED=
 
 step "block device targets"
 if [ "$(id -u)" = 0 ] && losetup -f >/dev/null 2>&1; then
