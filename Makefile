@@ -89,6 +89,12 @@ bench: deps $(BINS)
 bundle: $(BUILD)/bin/p2v
 	@sh rescue-iso/bundle.sh $(BUILD)/bin/p2v $(BUILD)/bundle
 
+# `make iso`: $(BUILD)/p2v-rescue.iso, a hybrid ISO (CD or USB stick, BIOS or
+# UEFI) with Debian's kernel, busybox and the bundle (rescue-iso/mkiso.sh).
+.PHONY: iso
+iso: bundle
+	@BUILD=$(abspath $(BUILD)) bash rescue-iso/mkiso.sh --out $(BUILD)/p2v-rescue.iso --bundle $(BUILD)/bundle
+
 # `make remaster ISO=systemrescue.iso [OUT=file.iso]`: that SystemRescue ISO
 # with p2v as an SRM module and nodmraid on every boot entry (rescue-iso/remaster.sh).
 .PHONY: remaster

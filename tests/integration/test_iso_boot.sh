@@ -1,0 +1,163 @@
+#!/bin/bash
+# The rescue ISO (rescue-iso/mkiso.sh, as `make iso` builds it, with a test
+# key on it and the test's p2v.* options appended to its menu entries)
+# boots under QEMU TCG through its own boot loaders and migrates a source
+# disk unattended: p2v run brings up the network by DHCP (p2v.ip=dhcp), sends
+# the disk over QEMU's user network to a loopback sshd whose key runs
+# ct-import receive, and powers the guest off (p2v.post=poweroff).
+#   1. as a CD under BIOS (isolinux from El Torito);
+#   2. written to a USB stick (usb-storage on xHCI) under BIOS (isolinux
+#      from the isohybrid MBR): p2v must leave the stick out by itself;
+#   3. as a CD under UEFI (OVMF; GRUB from the El Torito EFI image), when
+#      the ovmf package is installed.
+# Each run is judged by the console (boot loader, medium found, the run's
+# success line, the kernel's power-down), QEMU exiting 0 by itself, and the
+# received qcow2: qemu-img check, and qemu-img compare against the source,
+# which is checksummed before and after. The ISO's menus are checked too:
+# every entry carries nodmraid, one interactive, one unattended.
+. "$(dirname "$0")/lib.sh"
+. "$TOP/tests/lib/qemu.sh"
+for c in xorriso grub-mkimage mkfs.vfat mcopy mkfs.ext4 sfdisk qemu-img sha256sum; do
+  command -v $c >/dev/null || skip "$c missing (make deps)"
+done
+[ -f /usr/lib/ISOLINUX/isolinux.bin ] || skip "no isolinux (make deps)"
+qemu_require || skip "QEMU harness unavailable"
+[ -x "$P2V" ] || fail "no $P2V (run make)"
+qemu_kernel || skip "no Debian kernel package (apt mirror unreachable?)"
+MiB=$((1024 * 1024))
+
+step "the p2v bundle and the source disk"
+sh "$TOP/rescue-iso/bundle.sh" "$P2V" "$T/bundle" >/dev/null || fail "bundle.sh"
+# A partitioned disk with an ext4 filesystem built from a directory
+# (mkfs.ext4 -d: no mount, no root), and a mark in the gap before the
+# partition. Never-written blocks are zeros, so the received image must
+# equal the source even though p2v skips free blocks.
+SRC=$T/src.img
+truncate -s 128M "$SRC"
+printf 'label: dos\nstart=2048, size=%d, type=83\n' $((100 * MiB / 512)) | sfdisk -q "$SRC" ||
+  fail "sfdisk"
+mkdir -p "$T/tree/etc" "$T/tree/srv/data"
+echo isosrc >"$T/tree/etc/hostname"
+head -c $((12 * MiB)) /dev/urandom >"$T/tree/srv/data/blob"
+for i in $(seq 1 50); do echo "file $i" >"$T/tree/srv/data/f$i"; done
+ln -s ../etc/hostname "$T/tree/srv/link"
+mkfs.ext4 -q -F -E offset=$MiB -d "$T/tree" "$SRC" $((100 * MiB / 1024))K || fail "mkfs.ext4"
+printf 'P2V-GAP-MARK' | dd of="$SRC" bs=512 seek=100 conv=notrunc status=none
+BEFORE=$(sha256sum <"$SRC")
+
+step "loopback sshd; its key runs ct-import receive into the import dir of the run"
+. "$TOP/tests/integration/sshd.sh"
+start_sshd
+# One ISO for every run: the forced command takes the import directory
+# from a file the test switches between runs, and keeps what p2v asked for.
+cat >"$T/forced.sh" <<EOF
+#!/bin/sh
+printf '%s\n' "\$SSH_ORIGINAL_COMMAND" >>"$T/asked"
+exec "$CTI" receive --import-dir "\$(cat "$T/impdir")"
+EOF
+chmod +x "$T/forced.sh"
+sed -i "s|^|command=\"$T/forced.sh\" |" "$SSHD_DIR/authorized_keys"
+
+step "mkiso.sh: the test ISO (key on the medium, unattended by default)"
+# QEMU's user network: the host's 127.0.0.1 is 10.0.2.2 for the guest.
+# console=ttyS0 last, so the console p2v and the shell use is the serial
+# port the test reads.
+KEYS="p2v.server=10.0.2.2 p2v.port=$SSHD_PORT p2v.user=root p2v.mode=disk p2v.name=iso
+  p2v.identity=/medium/p2v/id_ed25519 p2v.hostkey=$SSHD_HOSTKEY_PIN p2v.ip=dhcp
+  p2v.post=poweroff p2v.fail=poweroff console=ttyS0,115200"
+start=$(date +%s.%N)
+bash "$TOP/rescue-iso/mkiso.sh" --out "$T/p2v.iso" --bundle "$T/bundle" --default unattended \
+  --timeout 1 --add "$SSH_ID=p2v/id_ed25519" --append "$(echo $KEYS)" >"$T/mkiso.log" 2>&1 ||
+  { cat "$T/mkiso.log"; fail "mkiso.sh"; }
+cat "$T/mkiso.log"
+echo "mkiso.sh took $(echo "$(date +%s.%N) - $start" | bc) s"
+
+step "the ISO: hybrid boot records and menus with nodmraid on every entry"
+xorriso -indev "$T/p2v.iso" -report_el_torito plain -report_system_area plain >"$T/report" 2>&1 ||
+  { cat "$T/report"; fail "xorriso report"; }
+assert_grep "El Torito img path :   1  /isolinux/isolinux.bin" "$T/report"
+assert_grep "El Torito img path :   2  /boot/grub/efiboot.img" "$T/report"
+assert_grep "El Torito boot img :   2  UEFI" "$T/report"
+assert_grep "MBR isohybrid" "$T/report"
+assert_grep "GPT partition path :   2  /boot/grub/efiboot.img" "$T/report"
+for f in isolinux/isolinux.cfg boot/grub/grub.cfg p2v/id_ed25519 boot/grub/efiboot.img; do
+  xorriso -osirrox on -indev "$T/p2v.iso" -extract "/$f" "$T/x/$f" >/dev/null 2>&1 || fail "no /$f on the ISO"
+done
+cmp "$T/x/p2v/id_ed25519" "$SSH_ID" || fail "the key on the ISO differs"
+mdir -i "$T/x/boot/grub/efiboot.img" ::/EFI/BOOT/BOOTX64.EFI >/dev/null || fail "no BOOTX64.EFI in efiboot.img"
+# Each entry's kernel line: two in each menu, every one with nodmraid.
+grep -E '^\s*APPEND ' "$T/x/isolinux/isolinux.cfg" >"$T/iso-lines"
+grep -E '^\s*linux ' "$T/x/boot/grub/grub.cfg" >"$T/grub-lines"
+for l in iso-lines grub-lines; do
+  [ "$(wc -l <"$T/$l")" = 2 ] || { cat "$T/$l"; fail "$l: expected 2 entries"; }
+  [ "$(grep -c ' nodmraid ' "$T/$l")" = 2 ] || { cat "$T/$l"; fail "$l: an entry without nodmraid"; }
+  # The unattended entry shows the p2v.* keys; the interactive one has none.
+  [ "$(grep -c ' p2v\.server=HOST ' "$T/$l")" = 1 ] || fail "$l: no unattended entry with example keys"
+  grep -q "p2v.port=$SSHD_PORT" "$T/$l" || fail "$l: --append missing"
+done
+assert_grep "^DEFAULT unattended" "$T/x/isolinux/isolinux.cfg"
+assert_grep "^set default=1" "$T/x/boot/grub/grub.cfg"
+
+# boot NAME QEMU-ARGS…: boot the ISO, receive into $T/imp-NAME, judge it.
+boot() {
+  local name=$1 rc=0 start
+  shift
+  mkdir -p "$T/imp-$name"
+  echo "$T/imp-$name" >"$T/impdir"
+  start=$(date +%s.%N)
+  qemu_run "" "" --log "$T/$name.console" --timeout 240 --mem 1024 --disk "$SRC" --net \
+    "$@" || rc=$?
+  echo "$name: boot to power-off took $(echo "$(date +%s.%N) - $start" | bc) s (qemu exit $rc)"
+  tr -d '\r' <"$T/$name.console" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' >"$T/$name.txt"
+  grep -aE '^p2v-rescue:|^p2v:|success|FAILED|Power down' "$T/$name.txt" || true
+  [ $rc = 0 ] || { tail -n 60 "$T/$name.txt"; fail "$name: QEMU exit $rc (124: the guest did not power off in time)"; }
+  assert_grep "p2v-rescue: unattended: p2v run" "$T/$name.txt"
+  # The network came up by p2v run's own DHCP (p2v.ip=dhcp), nothing else.
+  assert_grep "^p2v: running: udhcpc -i eth0 " "$T/$name.txt"
+  assert_grep "^p2v: address: eth0 10.0.2.15/24" "$T/$name.txt"
+  # The last line of the run's log, then the kernel's power-off.
+  grep -aq "success: p2v disk finished" "$T/$name.txt" || { tail -n 60 "$T/$name.txt"; fail "$name: no success line"; }
+  assert_grep "reboot: Power down" "$T/$name.txt"
+  local q=$T/imp-$name/iso.qcow2
+  [ -f "$q" ] || fail "$name: nothing received: $(ls -A "$T/imp-$name")"
+  qemu-img check -q "$q" || fail "$name: qemu-img check"
+  qemu-img compare -q -f raw -F qcow2 "$SRC" "$q" || fail "$name: the received disk differs from the source"
+  [ "$(sha256sum <"$SRC")" = "$BEFORE" ] || fail "$name: the source disk was written"
+  rm -f "$q"
+}
+ISO=$T/p2v.iso
+cd_args=(--extra -drive --extra "file=$ISO,media=cdrom,if=ide,readonly=on")
+
+step "1. BIOS, CD: isolinux from El Torito"
+boot cd "${cd_args[@]}" --extra -boot --extra order=d
+# isolinux announced itself on the serial port (SERIAL in isolinux.cfg).
+assert_grep "^ISOLINUX 6" "$T/cd.txt"
+assert_grep "p2v-rescue: boot medium /dev/sr0" "$T/cd.txt"
+[ "$(head -n 1 "$T/asked")" = "ct-import receive" ] || fail "remote command: $(cat "$T/asked")"
+
+step "2. BIOS, USB stick on xHCI: isolinux from the isohybrid MBR"
+boot usb --extra -device --extra qemu-xhci,id=xhci \
+  --extra -drive --extra "if=none,id=stick,file=$ISO,format=raw,readonly=on" \
+  --extra -device --extra usb-storage,bus=xhci.0,drive=stick,bootindex=0
+assert_grep "^ISOLINUX 6" "$T/usb.txt"
+# SeaBIOS booted the stick as a hard disk; the init found the ISO on it and
+# p2v left it out of the disks it sends.
+assert_grep "p2v-rescue: boot medium /dev/sda" "$T/usb.txt"
+assert_grep "leaving out sda: p2v booted from it" "$T/usb.txt"
+
+step "3. UEFI (OVMF), CD: GRUB from the El Torito EFI image"
+OVMF=/usr/share/OVMF/OVMF_CODE.fd
+if [ -f "$OVMF" ] && [ -f /usr/share/OVMF/OVMF_VARS.fd ]; then
+  cp /usr/share/OVMF/OVMF_VARS.fd "$T/vars.fd"
+  boot uefi "${cd_args[@]}" \
+    --extra -drive --extra "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF" \
+    --extra -drive --extra "if=pflash,format=raw,unit=1,file=$T/vars.fd"
+  # GRUB's menu on the serial port (grub.cfg's serial terminal), then the
+  # unattended entry's kernel.
+  assert_grep "p2v: unattended (edit the p2v" "$T/uefi.txt"
+  if grep -q "^ISOLINUX" "$T/uefi.txt"; then fail "UEFI run booted isolinux"; fi
+  assert_grep "p2v-rescue: boot medium /dev/sr0" "$T/uefi.txt"
+else
+  echo "NOTE: no OVMF (apt-get install ovmf): UEFI boot not tested"
+fi
+echo "ok"
