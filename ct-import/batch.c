@@ -206,6 +206,8 @@ static void batch_free(struct batch *b)
 	free(b->job);
 	if (b->env.log_fd >= 0)
 		close(b->env.log_fd);
+	if (b->lock_fd >= 0)
+		close(b->lock_fd);
 }
 
 static int make_dir(const char *p)
@@ -236,11 +238,10 @@ static int batch_main(struct batch *b, const struct batch_args *a, const char *m
 	b->env.cache_dir = cache;
 	b->env.lxc_path = lxcp;
 
-	int lock_fd = -1;
-	rc = batch_state_lock(b->state_dir, &lock_fd);
+	/* Held until batch_free: the whole run is one batch's. */
+	rc = batch_state_lock(b->state_dir, &b->lock_fd);
 	if (rc < 0)
 		return CTI_EXIT_FAILURE;
-	_cleanup_close_ int lock_keep = lock_fd;
 	if (make_dir(b->reports_dir) < 0 || make_dir(b->logs_dir) < 0)
 		return CTI_EXIT_FAILURE;
 	_cleanup_free_ char *batch_log = NULL;
@@ -309,7 +310,7 @@ int cmd_batch(int argc, char **argv)
 	struct cti_config cfg;
 	if (cti_config_load(NULL, &cfg) < 0)
 		return CTI_EXIT_FAILURE;
-	struct batch b = { .jobs = a.jobs, .env.log_fd = -1 };
+	struct batch b = { .jobs = a.jobs, .env.log_fd = -1, .lock_fd = -1 };
 	b.tty = isatty(STDERR_FILENO);
 	struct winsize ws;
 	b.width = b.tty && ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 ? ws.ws_col : 80;

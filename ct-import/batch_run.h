@@ -24,6 +24,7 @@ struct batch {
 	struct batch_env env;
 	char *state_dir, *reports_dir, *logs_dir;
 	struct job *job;
+	int lock_fd;     /* the state's flock */
 	unsigned jobs, running, done, failed, total;
 	bool tty;
 	int width;
