@@ -433,6 +433,13 @@ cat "$T/dry.out"
 assert_grep '^pct create 777 .* --onboot 0 .* --memory 132 --swap 0 --cpuunits 250 --net0 name=eth0,bridge=vmbr5,hwaddr=00:18:51:AA:BB:CC,ip=dhcp$' "$T/dry.out"
 [ "$(ls -A "$CACHE")" = "$before" ] || fail "the dry run wrote into the cache"
 expect "$T/dry.json" "r['dry_run'], r['result'], r['backend'], r['outputs']" "(True, 'ok', 'pve', [])"
+"$CTI" convert-openvz "$T/src/vzdump-openvz-101-2024_03_01-02_03_04.tar" --cache-dir "$CACHE" \
+  --output vzdump --vmid 4242 --dry-run >"$T/dry.out"
+cat "$T/dry.out"
+assert_grep "^would write $CACHE/vzdump-lxc-4242-.*\.tar\.zst with ./etc/vzdump/pct.conf:$" "$T/dry.out"
+assert_grep '^net0: name=eth0,bridge=vmbr0,ip=192.0.2.101/32,ip6=2001:db8::101/128,type=veth$' "$T/dry.out"
+assert_grep '^rootfs: local-lvm:vm-4242-disk-0,size=2G$' "$T/dry.out"
+[ "$(ls -A "$CACHE")" = "$before" ] || fail "the vzdump dry run wrote into the cache"
 
 step "--output create --backend pve, against a stand-in pct that records its calls"
 # The stand-in mounts the "container" at a directory holding the template,
