@@ -12,6 +12,13 @@
  * (a qcow2 image read back through tests/tools/qcow2_read.c). Then the
  * directories are emptied for the next input.
  *
+ * Version 2 streams: the READY and ACK lines on the reply must parse; a
+ * resumable transfer may leave its hidden staging files (.NAME.partial,
+ * .NAME.resume, .NAME.lock: nothing else, nothing outside the directory),
+ * and when it left a checkpoint a second stream in the input (from a second
+ * "P2VSTRM\n" on), or else the same input again, is run next, so the
+ * receiver also resumes from states a stream made it record.
+ *
  * Inputs whose HELLO names a target device, or announces a disk between
  * FUZZ_MAX_DISK and the 64 TiB limit (hashing its zeros would take minutes),
  * are not run. */
@@ -29,6 +36,7 @@
 #include "qcow2.h"
 #include "receive.h"
 #include "receive_disk.h"
+#include "resume_stage.h"
 #include "sha256.h"
 #include "stream.h"
 #include "util.h"
@@ -189,14 +197,54 @@ static void check_published(const char *path, uint64_t size, const char *hex)
 		fuzz_die("%s hashes to %s, the OK line says %s", path, got, hex);
 }
 
+/* A resumable transfer's staging file: ".NAME.EXT.partial|resume|lock"
+ * with a safe NAME.EXT, a regular file. */
+static bool is_staging(const char *dir, const char *name)
+{
+	static const char *const ends[] = { ".partial", ".resume", ".lock", ".resume.new" };
+	size_t len = strlen(name);
+	if (name[0] != '.')
+		return false;
+	for (size_t i = 0; i < ARRAY_SIZE(ends); i++) {
+		size_t el = strlen(ends[i]);
+		if (len <= el + 1 || strcmp(name + len - el, ends[i]))
+			continue;
+		char inner[256];
+		snprintf(inner, sizeof(inner), "%.*s", (int)(len - el - 1), name + 1);
+		char p[512];
+		struct stat st;
+		snprintf(p, sizeof(p), "%s/%s", dir, name);
+		if (!name_is_safe(inner) || lstat(p, &st) < 0 || !S_ISREG(st.st_mode))
+			return false;
+		return true;
+	}
+	return false;
+}
+
+static bool has_checkpoint(const char *dir)
+{
+	char names[16][256];
+	int n = list(dir, names, 16);
+	for (int i = 0; i < n && i < 16; i++) {
+		size_t l = strlen(names[i]);
+		if (l > 7 && !strcmp(names[i] + l - 7, ".resume"))
+			return true;
+	}
+	return false;
+}
+
 /* What a directory may hold after the run: the published file, when it is
- * there, and .p2v/<name>.json beside it. */
+ * there, and .p2v/<name>.json beside it, and staging files. */
 static void check_dir(const char *dir, const char *published)
 {
-	char names[8][256];
-	int n = list(dir, names, 8);
-	for (int i = 0; i < n && i < 8; i++) {
+	char names[16][256];
+	int n = list(dir, names, 16);
+	if (n > 16)
+		fuzz_die("%d entries in %s", n, dir);
+	for (int i = 0; i < n && i < 16; i++) {
 		if (published && !strcmp(names[i], published))
+			continue;
+		if (is_staging(dir, names[i]))
 			continue;
 		if (published && !strcmp(names[i], ".p2v")) {
 			char sub[512], inv[8][256], want[300];
@@ -216,10 +264,31 @@ static void check_dir(const char *dir, const char *published)
 	}
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* The reply without its READY and ACK lines, each of which must parse. */
+static void strip_protocol_lines(char *reply)
 {
-	if (!runnable(data, size))
-		return -1;
+	char *out = reply;
+	for (char *l = reply; *l;) {
+		char *nl = strchr(l, '\n');
+		size_t len = nl ? (size_t)(nl - l + 1) : strlen(l);
+		struct stream_checkpoint c;
+		uint64_t a, b;
+		if (!strncmp(l, "READY ", 6) || !strncmp(l, "ACK ", 4)) {
+			char line[STREAM_READY_MAX + 8];
+			snprintf(line, sizeof(line), "%.*s", (int)len, l);
+			if (stream_ready_parse(line, &c) < 0 && stream_ack_parse(line, &a, &b) < 0)
+				fuzz_die("malformed protocol line '%s'", line);
+		} else {
+			memmove(out, l, len);
+			out += len;
+		}
+		l += len;
+	}
+	*out = '\0';
+}
+
+static void run_once(const uint8_t *data, size_t size)
+{
 	int fd = memfd_create("fuzz_stream", MFD_CLOEXEC);
 	if (fd < 0 || write_full(fd, data, size) < 0 || lseek(fd, 0, SEEK_SET) != 0)
 		fuzz_die("memfd: %s", strerror(errno));
@@ -233,6 +302,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc = receive_stream(fd, rf, &cfg, &o);
 	fclose(rf);
 	close(fd);
+	strip_protocol_lines(reply);
+	reply_len = strlen(reply);
 
 	if (getenv("FUZZ_STREAM_PLANT")) {   /* test_fuzz_corpus.sh's control */
 		char stray[128];
@@ -263,6 +334,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_dir(import, NULL);
 	}
 	free(reply);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (!runnable(data, size))
+		return -1;
+	/* Two streams in one input (a second preamble): the first as cut, the
+	 * second as the sender's next attempt. With one, a recorded
+	 * checkpoint makes the same input run again, resuming. */
+	const uint8_t *second = size > 1 ? memmem(data + 1, size - 1, STREAM_MAGIC, 8) : NULL;
+	size_t first = second ? (size_t)(second - data) : size;
+	run_once(data, first);
+	if (has_checkpoint(cache) || has_checkpoint(import)) {
+		if (second)
+			run_once(second, size - first);
+		else
+			run_once(data, size);
+	}
 	empty_dir(cache);
 	empty_dir(import);
 	return 0;

@@ -46,7 +46,7 @@ check_resent() {
   [ "$(grep -c 'bytes sent before the cut are sent again' "$1")" -eq 10 ] || fail "not every cut was resumed"
 }
 
-COMMON=(--hostkey "$SSHD_HOSTKEY_PIN" -i "$SSH_ID" --progress none --retries 4 --retry-max-wait 1
+COMMON=(--hostkey "$SSHD_HOSTKEY_PIN" -i "$SSH_ID" --progress none --retries 30 --retry-max-wait 1
         --state-dir "$T/state")
 
 # ---------------------------------------------------------------- disk ---
@@ -89,7 +89,7 @@ qemu-img compare -q -f raw -F qcow2 "$T/disk.img" "$T/imp-cut/cut.qcow2" ||
 [ ! -e "$T/state/cut.disk.json" ] || fail "p2v kept its record after success"
 
 step "p2v killed with SIGKILL mid-disk, then --resume"
-proxy kill 0 20000000
+proxy kill "" 20000000
 "$P2V" disk --name killed --disk "$T/disk.img" --to "root@127.0.0.1:$PROXY_PORT" "${COMMON[@]}" \
   --remote-import "$CTI receive --import-dir $T/imp-kill" 2>"$T/disk-kill1.log" & pid=$!
 for i in $(seq 600); do [ -e "$T/imp-kill/.killed.qcow2.resume" ] && break; sleep 0.1; done
@@ -114,15 +114,17 @@ import os, random, sys
 root = sys.argv[1]
 rnd = random.Random()
 words = [bytes(rnd.choice(b"abcdefghij") for _ in range(rnd.randrange(3, 9))) for _ in range(500)]
+text = b" ".join(rnd.choice(words) for _ in range(400000))   # ~2.4 MB to cut from
 for d in range(40):
     dd = os.path.join(root, "d%02d" % d, "sub%d" % (d % 3))
     os.makedirs(dd, exist_ok=True)
     for i in range(50):
         with open(os.path.join(dd, "f%03d" % i), "wb") as f:
             if i % 5 == 0:
-                f.write(os.urandom(rnd.randrange(1 << 20, 3 << 20)))   # incompressible
+                f.write(os.urandom(rnd.randrange(256 << 10, 1 << 20)))   # incompressible
             else:
-                f.write(b" ".join(rnd.choice(words) for _ in range(rnd.randrange(1000, 60000))))
+                a = rnd.randrange(0, len(text) - 200000)
+                f.write(text[a:a + rnd.randrange(1000, 200000)])
 os.makedirs(os.path.join(root, "etc"), exist_ok=True)
 open(os.path.join(root, "etc", "hostname"), "w").write("resumed\n")
 PY
@@ -158,7 +160,7 @@ mkdir "$T/x"; tar --zstd -xf "$T/cache-cut/cut.tar.zst" -C "$T/x"
 diff -r "$T/root" "$T/x" >/dev/null || fail "unpacked content differs from the source"
 
 step "p2v killed with SIGKILL mid-ct, then --resume"
-proxy ctkill 0 15000000
+proxy ctkill "" 15000000
 "$P2V" ct --name killed --root "$T/root" --to "root@127.0.0.1:$PROXY_PORT" "${COMMON[@]}" \
   --remote-import "$CTI receive --cache-dir $T/cache-kill" 2>"$T/ct-kill1.log" & pid=$!
 for i in $(seq 600); do [ -e "$T/cache-kill/.killed.tar.zst.resume" ] && break; sleep 0.1; done
@@ -173,7 +175,7 @@ assert_grep "resuming the archive at its byte" "$T/ct-kill2.log"
 same_tar "$T/cache-ref/ref.tar.zst" "$T/cache-kill/killed.tar.zst"
 
 step "a changed source is refused on --resume, not spliced"
-proxy ctchg 0 15000000
+proxy ctchg "" 15000000
 "$P2V" ct --name changed --root "$T/root" --to "root@127.0.0.1:$PROXY_PORT" "${COMMON[@]}" \
   --remote-import "$CTI receive --cache-dir $T/cache-kill" 2>"$T/ct-chg1.log" & pid=$!
 for i in $(seq 600); do [ -e "$T/cache-kill/.changed.tar.zst.resume" ] && break; sleep 0.1; done
