@@ -81,7 +81,9 @@ dd if="$MNT" of=/dev/null bs=512 skip=$((R1_OFF / 512 + 1)) count=1 status=none 
 
 start_sshd
 IMP=$T/import; mkdir -p "$IMP"
-SSHOPT=(--to "root@127.0.0.1:$SSHD_PORT" -i "$SSH_ID" --known-hosts "$SSH_KNOWN_HOSTS" --progress none)
+# Transfer records in our scratch dir, not the machine's /run/p2v.
+SSHOPT=(--to "root@127.0.0.1:$SSHD_PORT" -i "$SSH_ID" --known-hosts "$SSH_KNOWN_HOSTS" --progress none
+        --state-dir "$T/state")
 
 step "--on-read-error=fail (the default): a clean failure"
 set +e
@@ -168,6 +170,21 @@ cmp "$T/notes.z" "$T/x/data/notes.txt" || fail "notes.txt in the archive differs
 cp "$T/cafe" "$T/cafe.z"
 dd if=/dev/zero of="$T/cafe.z" bs=4096 seek=5 count=1 conv=notrunc status=none
 cmp "$T/cafe.z" "$T/x/data/$CAFE" || fail "the Latin-1 named file in the archive differs"
+step "p2v ct over SSH: fail publishes nothing, zero a complete template"
+CACHE=$T/cache; mkdir -p "$CACHE"
+set +e
+"$P2V" ct --name ctsf --root "$T/ctm" "${SSHOPT[@]}" --remote-import "$CTI receive --cache-dir $CACHE" \
+  2>"$T/log.ctsf"; rc=$?
+set -e
+[ $rc = 1 ] || { cat "$T/log.ctsf" >&2; fail "p2v ct over SSH with fail: expected exit 1, got $rc"; }
+[ -z "$(ls -A "$CACHE")" ] || { ls -la "$CACHE" >&2; fail "the failed ct run left files in the cache"; }
+"$P2V" ct --name ctsz --root "$T/ctm" "${SSHOPT[@]}" --on-read-error=zero \
+  --remote-import "$CTI receive --cache-dir $CACHE" 2>"$T/log.ctsz" ||
+  { cat "$T/log.ctsz" >&2; fail "p2v ct over SSH with zero"; }
+mkdir -p "$T/x2"
+tar -C "$T/x2" --zstd -xf "$CACHE/ctsz.tar.zst" || fail "tar cannot read the received template"
+cmp "$T/big1.z" "$T/x2/big1" && cmp "$T/notes.z" "$T/x2/data/notes.txt" &&
+  cmp "$T/cafe.z" "$T/x2/data/$CAFE" || fail "the received template's files differ"
 umount "$T/ctm"; losetup -d "$LOOP"; LOOP=
 
 step "the source was only read"
