@@ -28,6 +28,18 @@ done
 [ -c /dev/fuse ] || skip "no /dev/fuse"
 pkg-config --exists fuse3 || skip "libfuse3-dev missing"
 
+step "the option and its kernel command line key"
+for mode in "disk" "ct p2v.root=/"; do
+  "$P2V" run --dry-run --cmdline "p2v.mode=$mode p2v.server=h p2v.name=n p2v.hostkey=SHA256:x p2v.on_read_error=zero" \
+    >"$T/dry" 2>&1 || { cat "$T/dry" >&2; fail "p2v run --dry-run ($mode)"; }
+  assert_grep "^p2v ${mode%% *} .*--on-read-error zero" "$T/dry"
+done
+for cmd in disk ct; do
+  set +e; "$P2V" $cmd --name n --output "$T/never" --on-read-error=skip 2>"$T/err"; rc=$?; set -e
+  [ $rc = 2 ] || fail "p2v $cmd --on-read-error=skip: exit $rc, expected 2"
+  assert_grep "takes fail or zero" "$T/err"
+done
+
 EIO=$T/eio_fuse
 cc -O2 -Wall -Wextra -Werror -o "$EIO" "$TOP/tests/tools/eio_fuse.c" \
   $(pkg-config --cflags --libs fuse3) || fail "cannot build eio_fuse"
