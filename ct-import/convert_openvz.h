@@ -10,8 +10,9 @@
  * SOURCE  a vzdump-openvz archive (.tar .tgz .tar.gz .tar.lzo .tar.zst
  *         .tar.bz2; config ./etc/vzdump/vps.conf inside), or an OpenVZ
  *         private area directory (/vz/private/CTID; config from --config,
- *         else ../../conf/CTID.conf, /etc/vz/conf/CTID.conf, or
- *         ./etc/vzdump/vps.conf inside it). Never written to.
+ *         else PREFIX/etc/vz/conf/CTID.conf for PREFIX/vz/private/CTID or
+ *         PREFIX/var/lib/vz/private/CTID, DIR/../CTID.conf, or
+ *         DIR/etc/vzdump/vps.conf). Never written to.
  * CTID    from the archive name (vzdump-openvz-CTID-…) or the private
  *         area's directory name; else the archive's base name.
  * --vmid  default: the CTID when it is a number from 100 up, else (pve)
@@ -20,7 +21,9 @@
  *   template (default)  <cache>/openvz-CTID.tar.zst
  *   create              that template, then the container through create-ct's
  *                       code (pve when pct is installed, else lxc; LXC name
- *                       --name, else the VMID, else the CTID)
+ *                       --name, else the VMID, else the CTID). A taken VMID
+ *                       or name is refused (exit 3) before anything is
+ *                       written; a template whose container failed is removed.
  *   vzdump              <cache>/vzdump-lxc-VMID-YYYY_MM_DD-HH_MM_SS.tar.zst with
  *                       ./etc/vzdump/pct.conf (pct restore-able)
  *   Files appear under their final name only when complete; an existing
