@@ -13,7 +13,8 @@
 # on the same state is refused; a manifest with mistakes is refused whole
 # with every line named; SIGTERM stops the conversions and leaves them
 # pending; one broken archive fails with its reason while the
-# others convert, and the exit status says so.
+# others convert, and the exit status says so. A container redone after the
+# kill and one finished before it are started and answer lxc-attach.
 . "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || skip "needs root (privileged LXC containers)"
@@ -113,6 +114,8 @@ cat "$T/run1.err" | tail -5
 done1=$(count_done "$STATE")
 started1=$(jq -r '[.containers[] | select(.status == "started")] | length' "$STATE")
 echo "killed with $done1 done and $started1 started"
+redone=$(jq -r '[.containers[] | select(.status == "started") | .vmid][0]' "$STATE")
+kept=$(jq -r '[.containers[] | select(.status == "done") | .vmid][0]' "$STATE")
 [ "$done1" -ge 1 ] && [ "$done1" -lt "$N" ] || fail "not killed midway: $done1 of $N done"
 [ "$started1" -ge 1 ] || fail "no conversion was in flight when killed"
 pgrep -f "convert-openvz $SRC" && fail "conversions survived the batch"
@@ -161,6 +164,16 @@ for f in "$CACHE"/*.tar.zst; do zstd -tq "$f" || fail "$f is not a complete zstd
 jq -e --argjson n "$N" '[.containers[] | select(.status == "done")] | length == $n' "$STATE" >/dev/null ||
   fail "not every state entry is done"
 jq -e '[.containers[] | select(.pid != null)] | length == 0' "$STATE" >/dev/null || fail "a done entry keeps a pid"
+
+step "one redone after the kill and one done before it start and run a command"
+for i in "$redone" "$kept"; do
+  at_exit "lxc-stop -k -n $i -P $LXCP >/dev/null 2>&1"
+  lxc-start -n "$i" -P "$LXCP" || fail "container $i does not start"
+  lxc-wait -n "$i" -P "$LXCP" -s RUNNING -t 20 || fail "container $i is not RUNNING"
+  out=$(lxc-attach -n "$i" -P "$LXCP" -- /bin/busybox cat /etc/hostname)
+  [ "$out" = "ct$i.example.com" ] || fail "container $i answered '$out'"
+  lxc-stop -k -n "$i" -P "$LXCP"
+done
 
 step "the report"
 jq -e --argjson n "$N" '.total == $n and .converted == $n and .failed == 0 and .pending == 0' "$T/report.json" \
