@@ -13,7 +13,8 @@
 # on the same state is refused; a manifest with mistakes is refused whole
 # with every line named; SIGTERM stops the conversions and leaves them
 # pending; one broken archive fails with its reason while the
-# others convert, and the exit status says so. A container redone after the
+# others (archives and a private area with its config in /etc/vz/conf)
+# convert, and the exit status says so. A container redone after the
 # kill and one finished before it are started and answer lxc-attach.
 . "$(dirname "$0")/lib.sh"
 
@@ -293,23 +294,31 @@ rm -rf "$T/cache4" "$T/lxc4"
 mkdir -p "$T/cache4" "$T/lxc4"
 M4="$T/broken.manifest"
 head -c 20000 "$SRC/vzdump-openvz-105-2026_11_26-10_00_00.tar.bz2" >"$SRC/vzdump-openvz-205-2026_11_26-10_00_00.tar.bz2"
+# An OpenVZ host's private area too, with its config where vzctl keeps it.
+mkdir -p "$T/host/vz/private" "$T/host/etc/vz/conf"
+cp -a "$R" "$T/host/vz/private/160"
+sed 's/ct1[0-9]*/ct160/; s/192.0.2.[0-9]*"/192.0.2.60"/' "$R/etc/vzdump/vps.conf" >"$T/host/etc/vz/conf/160.conf"
+rm "$T/host/vz/private/160/etc/vzdump/vps.conf"
 {
   echo "* output=create backend=lxc"
   for i in 101 102 103 104; do echo "src/vzdump-openvz-$i-2026_11_26-10_00_00.tar.bz2 vmid=$((i + 100))"; done
   echo "src/vzdump-openvz-205-2026_11_26-10_00_00.tar.bz2"
+  echo "host/vz/private/160"
 } >"$M4"
 if "$CTI" batch --cache-dir "$T/cache4" --lxc-path "$T/lxc4" --jobs 2 --report "$T/broken.json" "$M4" \
   >"$T/b.out" 2>"$T/b.err"; then
   fail "a batch with a broken archive exited 0"
 fi
 cat "$T/b.out"
-assert_grep "^4 of 5 converted, 1 failed" "$T/b.out"
-jq -e '.converted == 4 and .failed == 1' "$T/broken.json" >/dev/null || fail "summary: $(cat "$T/broken.json")"
+assert_grep "^5 of 6 converted, 1 failed" "$T/b.out"
+jq -e '.converted == 5 and .failed == 1' "$T/broken.json" >/dev/null || fail "summary: $(cat "$T/broken.json")"
 reason=$(jq -r '.containers[] | select(.vmid == 205) | .reason' "$T/broken.json")
 echo "reason: $reason"
 [ -n "$reason" ] && [ "$reason" != null ] || fail "no reason for the broken archive"
 jq -e '.containers[] | select(.vmid == 205) | .status == "failed" and .exit_code == 4' "$T/broken.json" >/dev/null ||
   fail "the broken archive is not reported failed with exit 4 (malformed input)"
-[ "$(lxc-ls -P "$T/lxc4" -1 | sort | tr '\n' ' ')" = "201 202 203 204 " ] || fail "containers: $(lxc-ls -P "$T/lxc4" -1)"
-[ -z "$(ls -A "$T/cache4" | grep -v '^openvz-10[1-4]\.tar\.zst$')" ] || fail "leftovers: $(ls -A "$T/cache4")"
+[ "$(lxc-ls -P "$T/lxc4" -1 | sort | tr '\n' ' ')" = "160 201 202 203 204 " ] || fail "containers: $(lxc-ls -P "$T/lxc4" -1)"
+grep -q '^lxc.uts.name = ct160.example.com$' "$T/lxc4/160/config" || fail "the private area's container: $(cat "$T/lxc4/160/config")"
+[ -z "$(ls -A "$T/cache4" | grep -v -e '^openvz-10[1-4]\.tar\.zst$' -e '^openvz-160\.tar\.zst$')" ] ||
+  fail "leftovers: $(ls -A "$T/cache4")"
 echo "all batch checks passed"
