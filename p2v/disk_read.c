@@ -1,6 +1,7 @@
 #include "disk_read.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/fs.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,4 +164,75 @@ int64_t read_bisect(pread_fn fn, void *ctx, uint8_t *buf, size_t len, uint64_t o
 	if (!sector || (sector & (sector - 1)))
 		return -EINVAL;
 	return bisect(fn, ctx, buf, len, off, sector, bad, st ? st : &dummy);
+}
+
+/* Bisected pieces are at most a disk window (4 MiB); the bounce buffer
+ * holds that plus the partial sectors at either end. */
+#define BOUNCE_CAP ((4u << 20) + 2 * 4096u)
+
+void sector_reader_init(struct sector_reader *r, int fd, const char *path, unsigned sector)
+{
+	*r = (struct sector_reader){ .fd = fd, .dfd = -1, .path = path, .sector = sector };
+}
+
+static bool open_direct(struct sector_reader *r)
+{
+	if (!r->tried) {
+		r->tried = true;
+		void *p = NULL;
+		if (posix_memalign(&p, 4096, BOUNCE_CAP) == 0) {
+			r->bounce = p;
+			r->cap = BOUNCE_CAP / r->sector * r->sector;
+			r->dfd = open(r->path, O_RDONLY | O_DIRECT | O_CLOEXEC | O_NOCTTY);
+		}
+	}
+	return r->dfd >= 0;
+}
+
+ssize_t sector_pread(void *ctx, void *buf, size_t len, uint64_t off)
+{
+	struct sector_reader *r = ctx;
+	if (!r->direct || r->dfd < 0) {
+		ssize_t n = pread(r->fd, buf, len, (off_t)off);
+		if (n < 0 && is_media_error(errno)) {
+			int err = errno;
+			r->direct = open_direct(r);
+			errno = err;
+		}
+		return n;
+	}
+	uint64_t a = off / r->sector * r->sector;
+	uint64_t e = (off + len + r->sector - 1) / r->sector * r->sector;
+	if (e - a > r->cap)
+		e = a + r->cap;
+	ssize_t n = pread(r->dfd, r->bounce, (size_t)(e - a), (off_t)a);
+	if (n < 0 && errno == EINVAL) {
+		/* The file system refuses this alignment after all. */
+		close(r->dfd);
+		r->dfd = -1;
+		return pread(r->fd, buf, len, (off_t)off);
+	}
+	if (n < 0)
+		return -1;
+	if ((uint64_t)n <= off - a)
+		return 0;
+	size_t got = (size_t)n - (size_t)(off - a);
+	if (got > len)
+		got = len;
+	memcpy(buf, r->bounce + (off - a), got);
+	return (ssize_t)got;
+}
+
+void sector_reader_reset(struct sector_reader *r)
+{
+	r->direct = false;
+}
+
+void sector_reader_free(struct sector_reader *r)
+{
+	if (r->dfd >= 0)
+		close(r->dfd);
+	free(r->bounce);
+	r->dfd = -1;
+	r->bounce = NULL;
 }

@@ -5,6 +5,7 @@
 #ifndef P2V_DISK_READ_H
 #define P2V_DISK_READ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -59,5 +60,27 @@ struct read_stats {
  * the end of the source before len bytes: -ENODATA). Logs nothing. */
 int64_t read_bisect(pread_fn fn, void *ctx, uint8_t *buf, size_t len, uint64_t off,
 		    unsigned sector, struct bad_list *bad, struct read_stats *st);
+
+/* The reads behind read_bisect for a source disk: buffered as usual until
+ * a read fails with a media error, then (until sector_reader_reset) with
+ * O_DIRECT through a sector-aligned bounce buffer, so a block device's
+ * page cache (4 KiB pages) does not widen a bad 512-byte sector to its
+ * whole page. Where O_DIRECT cannot be had, the retries stay buffered. */
+struct sector_reader {
+	int fd;              /* the source's own descriptor */
+	int dfd;             /* O_DIRECT on the same path, or -1 */
+	const char *path;
+	unsigned sector;
+	uint8_t *bounce;
+	size_t cap;
+	bool direct, tried;  /* in direct mode; opening it was tried */
+};
+
+void sector_reader_init(struct sector_reader *r, int fd, const char *path, unsigned sector);
+/* A pread_fn; ctx is the sector_reader. */
+ssize_t sector_pread(void *ctx, void *buf, size_t len, uint64_t off);
+/* Back to buffered reads (after a piece is done). */
+void sector_reader_reset(struct sector_reader *r);
+void sector_reader_free(struct sector_reader *r);
 
 #endif

@@ -28,14 +28,15 @@ static double now(void)
  * in buf and listed in s->unreadable, and fails the copy unless the
  * policy is zero. */
 static int read_spans(struct disk_source *s, const struct run_list *spans, uint64_t woff,
-		      uint8_t *buf, unsigned sector, struct disk_send_stats *st)
+		      uint8_t *buf, struct sector_reader *rd, struct disk_send_stats *st)
 {
 	for (size_t i = 0; i < spans->n; i++) {
 		const struct run *r = &spans->v[i];
 		size_t had = s->unreadable.n;
 		struct bad_range last = had ? s->unreadable.v[had - 1] : (struct bad_range){ 0 };
-		int64_t lost = read_bisect(fd_pread, &s->fd, buf + (r->off - woff), r->len, r->off,
-					   sector, &s->unreadable, NULL);
+		int64_t lost = read_bisect(sector_pread, rd, buf + (r->off - woff), r->len, r->off,
+					   rd->sector, &s->unreadable, NULL);
+		sector_reader_reset(rd);
 		if (lost < 0) {
 			log_error("%s: reading %llu bytes at offset %llu: %s", s->path,
 				  (unsigned long long)r->len, (unsigned long long)r->off,
@@ -109,7 +110,8 @@ int disk_send_from(struct disk_source *s, disk_emit_fn emit, void *emit_ctx,
 			nz = { nz_v, 0, ARRAY_SIZE(nz_v) };
 	struct disk_hasher *h;
 	*st = (struct disk_send_stats){ .size = s->size };
-	unsigned sector = sector_size_of(s->fd);
+	struct sector_reader rd;
+	sector_reader_init(&rd, s->fd, s->path, sector_size_of(s->fd));
 	uint64_t start = r ? r->start : 0;
 	if ((start % DISK_WINDOW && start != s->size) || start > s->size)
 		return -EINVAL;
@@ -134,7 +136,7 @@ int disk_send_from(struct disk_source *s, disk_emit_fn emit, void *emit_ctx,
 			disk_hasher_zeros(h, wlen);
 		} else {
 			uint8_t *buf = disk_hasher_buffer(h);
-			if ((rc = read_spans(s, &spans, woff, buf, sector, st)) < 0)
+			if ((rc = read_spans(s, &spans, woff, buf, &rd, st)) < 0)
 				break;
 			zero_unused(&used, woff, wlen, buf);
 			disk_hasher_submit(h, wlen);
@@ -149,6 +151,7 @@ int disk_send_from(struct disk_source *s, disk_emit_fn emit, void *emit_ctx,
 			progress_update(prog, woff + wlen, sent ? *sent : st->data_bytes);
 	}
 	double t = now();
+	sector_reader_free(&rd);
 	disk_hasher_finish(h, rc == 0 ? st->digest : NULL);
 	st->hash_wait = now() - t;
 	return rc;
