@@ -10,6 +10,7 @@
 # input ISO is untouched. A second remaster of the output changes no config;
 # a non-ISO, a foreign ISO and an existing output are refused.
 . "$(dirname "$0")/lib.sh"
+. "$TOP/tests/lib/sysrescue-iso.sh"
 
 for c in xorriso mksquashfs unsquashfs mkfs.fat mcopy grub-mkimage python3 sha256sum; do
   command -v $c >/dev/null || skip "needs $c"
@@ -74,113 +75,8 @@ xorriso -as mkisofs -J -R -V 'sysrcd-5.3.2' -b isolinux/isolinux.bin -c isolinux
 
 step "a modern SystemRescue layout (isolinux + syslinux cfgs, GRUB, efiboot.img, hybrid MBR/GPT)"
 M=$T/modern
-mkdir -p $M/isolinux $M/sysresccd/boot/syslinux $M/sysresccd/boot/x86_64 $M/sysresccd/x86_64 \
-  $M/EFI/boot $M/EFI/archiso $M/boot/grub $T/efitemp/efi/boot
-cp $ISOLINUX/isolinux.bin $ISOLINUX/isohdpfx.bin $BIOS/ldlinux.c32 $M/isolinux/
-cp $BIOS/*.c32 $M/sysresccd/boot/syslinux/
-head -c 65536 /dev/urandom >$M/sysresccd/boot/x86_64/vmlinuz
-head -c 65536 /dev/urandom >$M/sysresccd/boot/x86_64/sysresccd.img
-head -c 300000 /dev/urandom >$M/sysresccd/x86_64/airootfs.sfs
-echo 11.00 >$M/sysresccd/VERSION
-grub-mkimage -O x86_64-efi -p /boot/grub -o $M/EFI/boot/bootx64.efi iso9660 normal search configfile linux
-cp $M/EFI/boot/bootx64.efi $T/efitemp/efi/boot/
-mkfs.fat -C $M/EFI/archiso/efiboot.img 1440 >/dev/null
-mcopy -s -i $M/EFI/archiso/efiboot.img $T/efitemp/efi ::/
-cat >$M/isolinux/isolinux.cfg <<'EOF'
-PATH /sysresccd/boot/syslinux/
-DEFAULT loadconfig
-
-LABEL loadconfig
-  CONFIG /sysresccd/boot/syslinux/sysresccd.cfg
-  APPEND /sysresccd/
-EOF
-cat >$M/sysresccd/boot/syslinux/sysresccd.cfg <<'EOF'
-DEFAULT select
-
-LABEL select
-COM32 boot/syslinux/whichsys.c32
-APPEND -pxe- pxe -sys- sys -iso- sys
-
-LABEL sys
-CONFIG boot/syslinux/sysresccd_sys.cfg
-EOF
-cat >$M/sysresccd/boot/syslinux/sysresccd_head.cfg <<'EOF'
-SERIAL 0 115200
-UI boot/syslinux/vesamenu.c32
-MENU TITLE SystemRescue 11.00
-TIMEOUT 150
-EOF
-cat >$M/sysresccd/boot/syslinux/sysresccd_sys.cfg <<'EOF'
-INCLUDE boot/syslinux/sysresccd_head.cfg
-
-LABEL sysresccd
-TEXT HELP
-Boot the SystemRescue live medium.
-ENDTEXT
-MENU LABEL Boot SystemRescue using default options
-LINUX boot/x86_64/vmlinuz
-INITRD boot/x86_64/sysresccd.img
-APPEND archisobasedir=sysresccd archisolabel=RESCUE1100 iomem=relaxed
-
-LABEL sysresccd_copytoram
-MENU LABEL Boot SystemRescue and copy system to RAM (copytoram)
-LINUX boot/x86_64/vmlinuz
-INITRD boot/x86_64/sysresccd.img
-APPEND archisobasedir=sysresccd archisolabel=RESCUE1100 iomem=relaxed copytoram
-
-LABEL sysresccd_nodmraid
-MENU LABEL Boot SystemRescue without dmraid (already)
-LINUX boot/x86_64/vmlinuz
-INITRD boot/x86_64/sysresccd.img
-APPEND archisobasedir=sysresccd archisolabel=RESCUE1100 nodmraid
-
-INCLUDE boot/syslinux/sysresccd_tail.cfg
-EOF
-cat >$M/sysresccd/boot/syslinux/sysresccd_tail.cfg <<'EOF'
-LABEL memtest
-MENU LABEL Run a memory test
-LINUX boot/memtest
-LABEL reboot
-MENU LABEL Reboot
-COM32 boot/syslinux/reboot.c32
-EOF
-head -c 4096 /dev/urandom >$M/sysresccd/boot/memtest
-cat >$M/boot/grub/grubsrcd.cfg <<'EOF'
-# SystemRescue main GRUB config file
-if [ -z "$archiso_param" ]; then
-	archiso_param="archisolabel=RESCUE1100"
-fi
-eval "
-
-menuentry 'Boot SystemRescue using default options' {
-	set gfxpayload=keep
-	linux /sysresccd/boot/x86_64/vmlinuz archisobasedir=sysresccd $archiso_param iomem=relaxed
-	initrd /sysresccd/boot/x86_64/sysresccd.img
-}
-
-menuentry 'Boot SystemRescue and copy system to RAM (copytoram)' {
-	linux /sysresccd/boot/x86_64/vmlinuz archisobasedir=sysresccd $archiso_param copytoram
-	initrd /sysresccd/boot/x86_64/sysresccd.img
-}
-"
-menuentry 'Start EFI Shell' {
-	chainloader /EFI/shell.efi
-}
-EOF
-cat >$M/boot/grub/loopback.cfg <<'EOF'
-set archiso_param="img_dev=$imgdevpath img_loop=$iso_path"
-menuentry 'Boot from ISO file (loopback)' {
-	linux16 /sysresccd/boot/x86_64/vmlinuz archisobasedir=sysresccd $archiso_param nodmraid
-}
-EOF
-MODERN_ENTRIES=7   # 3 syslinux Linux labels + memtest (LINUX), 2 grubsrcd + 1 loopback
-# The options mkarchiso (archiso v43, which SystemRescue patches) builds with.
-xorriso -as mkisofs -iso-level 3 -full-iso9660-filenames -volid RESCUE1100 -appid SystemRescue \
-  -publisher 'SystemRescue <https://www.system-rescue.org>' -preparer 'prepared by mkarchiso' \
-  -eltorito-boot isolinux/isolinux.bin -eltorito-catalog isolinux/boot.cat \
-  -no-emul-boot -boot-load-size 4 -boot-info-table -isohybrid-mbr $M/isolinux/isohdpfx.bin \
-  -eltorito-alt-boot -e EFI/archiso/efiboot.img -no-emul-boot -isohybrid-gpt-basdat \
-  -output $T/modern.iso $M 2>"$T/x.log" || { cat "$T/x.log"; fail "modern ISO"; }
+sysrescue_modern_iso $M $T/modern.iso || fail "building the modern fixture"
+MODERN_ENTRIES=$SYSRESCUE_LINUX_ENTRIES MODERN_CFGS=$SYSRESCUE_CFGS
 xorriso -indev $T/modern.iso -report_system_area plain 2>/dev/null | grep -q 'MBR isohybrid.*GPT' ||
   fail "the modern fixture is not hybrid MBR+GPT"
 
@@ -188,9 +84,6 @@ xorriso -indev $T/modern.iso -report_system_area plain 2>/dev/null | grep -q 'MB
 cfgs() { rm -rf "$3"; mkdir -p "$3"; xorriso -osirrox on -indev "$1" -extract_l / "$3" $2 -- >/dev/null 2>&1 ||
   fail "extracting from $1"; }
 OLD_CFGS="/isolinux/isolinux.cfg"
-MODERN_CFGS="/isolinux/isolinux.cfg /sysresccd/boot/syslinux/sysresccd.cfg /sysresccd/boot/syslinux/sysresccd_head.cfg
-  /sysresccd/boot/syslinux/sysresccd_sys.cfg /sysresccd/boot/syslinux/sysresccd_tail.cfg /boot/grub/grubsrcd.cfg
-  /boot/grub/loopback.cfg"
 
 # check_cfgs ORIGDIR OUTDIR EXPECTED: every entry booting Linux has nodmraid
 # once per "--" side, others none added; without nodmraid both trees agree.
