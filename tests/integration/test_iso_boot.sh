@@ -8,8 +8,9 @@
 #   1. as a CD under BIOS (isolinux from El Torito);
 #   2. written to a USB stick (usb-storage on xHCI) under BIOS (isolinux
 #      from the isohybrid MBR): p2v must leave the stick out by itself;
-#   3. as a CD under UEFI (OVMF; GRUB from the El Torito EFI image), when
-#      the ovmf package is installed.
+#   3. as a CD under UEFI (OVMF; GRUB from the El Torito EFI image) and
+#   4. as a USB stick under UEFI (GRUB from the EFI partition of the hybrid
+#      partition table), when the ovmf package is installed.
 # Each run is judged by the console (boot loader, medium found, the run's
 # success line, the kernel's power-down), QEMU exiting 0 by itself, and the
 # received qcow2: qemu-img check, and qemu-img compare against the source,
@@ -136,27 +137,39 @@ assert_grep "p2v-rescue: boot medium /dev/sr0" "$T/cd.txt"
 [ "$(head -n 1 "$T/asked")" = "ct-import receive" ] || fail "remote command: $(cat "$T/asked")"
 
 step "2. BIOS, USB stick on xHCI: isolinux from the isohybrid MBR"
-boot usb --extra -device --extra qemu-xhci,id=xhci \
-  --extra -drive --extra "if=none,id=stick,file=$ISO,format=raw,readonly=on" \
-  --extra -device --extra usb-storage,bus=xhci.0,drive=stick,bootindex=0
+usb_args=(--extra -device --extra qemu-xhci,id=xhci
+  --extra -drive --extra "if=none,id=stick,file=$ISO,format=raw,readonly=on"
+  --extra -device --extra usb-storage,bus=xhci.0,drive=stick,bootindex=0)
+boot usb "${usb_args[@]}"
 assert_grep "^ISOLINUX 6" "$T/usb.txt"
 # SeaBIOS booted the stick as a hard disk; the init found the ISO on it and
 # p2v left it out of the disks it sends.
 assert_grep "p2v-rescue: boot medium /dev/sda" "$T/usb.txt"
 assert_grep "leaving out sda: p2v booted from it" "$T/usb.txt"
 
-step "3. UEFI (OVMF), CD: GRUB from the El Torito EFI image"
 OVMF=/usr/share/OVMF/OVMF_CODE.fd
 if [ -f "$OVMF" ] && [ -f /usr/share/OVMF/OVMF_VARS.fd ]; then
-  cp /usr/share/OVMF/OVMF_VARS.fd "$T/vars.fd"
-  boot uefi "${cd_args[@]}" \
-    --extra -drive --extra "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF" \
-    --extra -drive --extra "if=pflash,format=raw,unit=1,file=$T/vars.fd"
-  # GRUB's menu on the serial port (grub.cfg's serial terminal), then the
-  # unattended entry's kernel.
-  assert_grep "p2v: unattended (edit the p2v" "$T/uefi.txt"
-  if grep -q "^ISOLINUX" "$T/uefi.txt"; then fail "UEFI run booted isolinux"; fi
-  assert_grep "p2v-rescue: boot medium /dev/sr0" "$T/uefi.txt"
+  # uefi_boot NAME DEVICE-ARGS…: with fresh firmware variables each time.
+  uefi_boot() {
+    local name=$1; shift
+    cp /usr/share/OVMF/OVMF_VARS.fd "$T/vars-$name.fd"
+    boot "$name" "$@" \
+      --extra -drive --extra "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF" \
+      --extra -drive --extra "if=pflash,format=raw,unit=1,file=$T/vars-$name.fd"
+    # GRUB's menu on the serial port (grub.cfg's serial terminal), then the
+    # unattended entry's kernel; isolinux never ran.
+    assert_grep "GNU GRUB" "$T/$name.txt"
+    assert_grep "Booting .p2v: unattended (edit the p2v" "$T/$name.txt"
+    if grep -q "^ISOLINUX" "$T/$name.txt"; then fail "$name: booted isolinux"; fi
+  }
+  step "3. UEFI (OVMF), CD: GRUB from the El Torito EFI image"
+  uefi_boot uefi-cd "${cd_args[@]}"
+  assert_grep "p2v-rescue: boot medium /dev/sr0" "$T/uefi-cd.txt"
+  step "4. UEFI (OVMF), USB stick: GRUB from the EFI partition of the hybrid GPT/MBR"
+  uefi_boot uefi-usb "${usb_args[@]}"
+  assert_grep 'BdsDxe: starting Boot[0-9A-F]* "UEFI QEMU QEMU USB HARDDRIVE' "$T/uefi-usb.txt"
+  assert_grep "p2v-rescue: boot medium /dev/sda" "$T/uefi-usb.txt"
+  assert_grep "leaving out sda: p2v booted from it" "$T/uefi-usb.txt"
 else
   echo "NOTE: no OVMF (apt-get install ovmf): UEFI boot not tested"
 fi
