@@ -75,7 +75,7 @@ assert_grep "nonexistent: No such file or directory" "$T/err"
 step "a connection cut mid-stream publishes nothing (no reconnect: --retries 0)"
 mkdir -p "$W/big"
 head -c 400M /dev/urandom > "$W/big/random"   # incompressible: the transfer takes a while
-rm -rf "$C"/* "$C"/.p2v
+rm -rf "$C"/* "$C"/.[!.]*   # also earlier transfers' done markers (.NAME.resume)
 "$P2V" ct --root "$W/big" --name cut --to "$TO" "${SSHOPT[@]}" --threads 1 \
   --retries 0 --state-dir "$T/state" --remote-import "$CTI receive --cache-dir $C" 2>"$T/err" & p2v=$!
 # Wait until the receiver runs, then kill the SSH session serving it.
