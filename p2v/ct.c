@@ -415,8 +415,9 @@ static int send_over_ssh(struct ct_args *a, const char *root, struct progress *p
 		rc = ssh_conn_open(&target, &a->auth, &conn);
 		if (rc == 0) {
 			unsigned cuts = cs->tr.cuts;
+			uint64_t cks = cs->tr.checkpoints;
 			rc = ct_attempt(cs, conn);
-			progressed = cs->tr.n_ck > 0;
+			progressed = cs->tr.checkpoints > cks;
 			if (rc == 0 || !resume_retryable(rc, cs->tr.cuts > cuts))
 				break;
 			ssh_conn_close(conn);

@@ -367,6 +367,7 @@ static int send_disk(struct ssh_conn **connp, const struct ssh_target *target,
 	}
 	progress_init(&ds->prog, a->progress, name, s->size);
 	for (unsigned attempt = 0;;) {
+		uint64_t cks = ds->tr.checkpoints;
 		if (!*connp && (rc = ssh_conn_open(target, &a->auth, connp)) < 0) {
 			if (rc != -SSH_ERR_CONNECT)
 				break;
@@ -379,7 +380,7 @@ static int send_disk(struct ssh_conn **connp, const struct ssh_target *target,
 			*connp = NULL;
 		}
 		/* A connection that got a checkpoint through starts the count anew. */
-		attempt = ds->tr.n_ck ? 1 : attempt + 1;
+		attempt = ds->tr.checkpoints > cks ? 1 : attempt + 1;
 		if ((rc = resume_backoff(&a->resume, attempt, name, &ds->prog)) < 0)
 			break;
 	}

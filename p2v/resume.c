@@ -153,6 +153,7 @@ void transfer_checkpoint(struct transfer *t, uint64_t offset, uint64_t wire)
 		memmove(t->ck, t->ck + 1, sizeof(t->ck) - sizeof(t->ck[0]));
 		t->n_ck--;
 	}
+	t->checkpoints++;
 	t->ck[t->n_ck].offset = offset;
 	t->ck[t->n_ck].wire = wire;
 	t->n_ck++;

@@ -52,6 +52,7 @@ struct transfer {
 	 * connection (content offset, stream bytes after the frame). */
 	struct { uint64_t offset, wire; } ck[64];
 	size_t n_ck;
+	uint64_t checkpoints;   /* written in all, for telling progress */
 	uint64_t data_wire;     /* stream bytes before the first content byte */
 	uint64_t cut_wire;      /* bytes sent on the connection that was cut */
 	bool cut;

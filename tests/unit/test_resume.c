@@ -372,6 +372,7 @@ static void test_resent_accounting(void **state)
 	transfer_connection(&t, 300);
 	transfer_checkpoint(&t, 16 << 20, (16 << 20) + 400);
 	transfer_checkpoint(&t, 32 << 20, (32 << 20) + 600);
+	assert_int_equal(t.checkpoints, 2);
 	transfer_cut(&t, (40 << 20) + 600);
 	transfer_cut(&t, 5);   /* a second drop before READY changes nothing */
 	transfer_resumed(&t, "x", 32 << 20);
