@@ -15,7 +15,9 @@
 # success line, the kernel's power-down), QEMU exiting 0 by itself, and the
 # received qcow2: qemu-img check, and qemu-img compare against the source,
 # which is checksummed before and after. The ISO's menus are checked too:
-# every entry carries nodmraid, one interactive, one unattended.
+# every entry carries nodmraid, one interactive, one unattended. Last, the
+# interactive entry (the default of make iso) must start p2v run's dialogue
+# on the console.
 . "$(dirname "$0")/lib.sh"
 . "$TOP/tests/lib/qemu.sh"
 for c in xorriso grub-mkimage mkfs.vfat mcopy mkfs.ext4 sfdisk qemu-img sha256sum; do
@@ -172,5 +174,34 @@ if [ -f "$OVMF" ] && [ -f /usr/share/OVMF/OVMF_VARS.fd ]; then
   assert_grep "leaving out sda: p2v booted from it" "$T/uefi-usb.txt"
 else
   echo "NOTE: no OVMF (apt-get install ovmf): UEFI boot not tested"
+fi
+step "5. the interactive entry (the menu's default): p2v run asks on the console"
+# The ISO as make iso builds it (no key, no p2v.* keys), only with the serial
+# port as the console and a short menu timeout. Without p2v.server the init
+# starts p2v run's dialogue on the console, which then waits for answers.
+bash "$TOP/rescue-iso/mkiso.sh" --out "$T/interactive.iso" --bundle "$T/bundle" --timeout 1 \
+  --append "console=ttyS0,115200" >"$T/mkiso.log" 2>&1 || { cat "$T/mkiso.log"; fail "mkiso.sh"; }
+: >"$T/int.console"
+timeout -k 5 150 qemu-system-x86_64 -machine pc -accel tcg -m 1024 -smp 1 -nodefaults \
+  -display none -monitor none -serial "file:$T/int.console" -no-reboot \
+  -drive "file=$T/interactive.iso,media=cdrom,if=ide,readonly=on" -boot order=d \
+  -drive "file=$SRC,format=raw,if=virtio,readonly=on" </dev/null >/dev/null 2>&1 &
+qpid=$!
+at_exit "kill $qpid 2>/dev/null"
+for _ in $(seq 1 140); do
+  grep -aq "^p2v: dialogue" "$T/int.console" && break
+  kill -0 $qpid 2>/dev/null || break
+  sleep 1
+done
+sleep 5   # time for p2v run to exit, were it not waiting for an answer
+kill $qpid 2>/dev/null || true; wait $qpid 2>/dev/null || true
+tr -d '\r' <"$T/int.console" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' >"$T/int.txt"
+grep -aE '^p2v-rescue:|^p2v: dialogue' "$T/int.txt" || true
+assert_grep "^ISOLINUX 6" "$T/int.txt"
+assert_grep "p2v-rescue: boot medium /dev/sr0" "$T/int.txt"
+assert_grep "p2v-rescue: interactive: p2v run" "$T/int.txt"
+assert_grep "^p2v: dialogue" "$T/int.txt"
+if grep -q "p2v-rescue: p2v run exited" "$T/int.txt"; then
+  tail -n 30 "$T/int.txt"; fail "the dialogue did not wait for answers on the console"
 fi
 echo "ok"
