@@ -16,6 +16,7 @@
 #   --timeout S    menu timeout in seconds (10)
 #   --add SRC=PATH put file SRC on the ISO at PATH (e.g. an SSH key at
 #                  p2v/id_ed25519: the booted system sees it as /medium/p2v/…)
+#   --volid LABEL  the ISO's volume label (P2V_RESCUE)
 #
 # The kernel package is downloaded once into $BUILD/cache/qemu (shared with
 # the QEMU tests); everything else comes from installed packages
@@ -28,7 +29,11 @@ HERE=$TOP/rescue-iso
 export BUILD
 
 die() { echo "mkiso: $*" >&2; exit 1; }
-usage() { sed -n '9,19s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+# usage [STATUS]: the options from the comment above; 0 (--help) on stdout.
+usage() {
+  if [ "${1:-2}" = 0 ]; then sed -n '9,20s/^# \{0,1\}//p' "$0"; exit 0; fi
+  sed -n '9,20s/^# \{0,1\}//p' "$0" >&2; exit "${1:-2}"
+}
 
 OUT="" BUNDLE="" APPEND="" DEFAULT=interactive TIMEOUT=10 VOLID=P2V_RESCUE ADDS=()
 while [ $# -gt 0 ]; do
@@ -40,7 +45,7 @@ while [ $# -gt 0 ]; do
     --timeout) TIMEOUT=$2; shift 2;;
     --add) ADDS+=("$2"); shift 2;;
     --volid) VOLID=$2; shift 2;;
-    -h|--help) usage;;
+    -h|--help) usage 0;;
     *) echo "mkiso: unknown option $1" >&2; usage;;
   esac
 done
