@@ -6,8 +6,9 @@
 #       of a minbase root with linux-image-amd64 and that initramfs
 #       generator, building it once with mmdebstrap. The two generators
 #       conflict in Debian, hence one root each. dracut also gets
-#       dracut-network and isc-dhcp-client (its network-legacy module) so the
-#       p2v module can bring the network up.
+#       dracut-network, isc-dhcp-client, iproute2 and procps (what its
+#       network-legacy module needs) so the p2v module can bring the network
+#       up. The first build fails if the mirror is unreachable.
 #   boot_root DIR KIND
 #       Unpack it into DIR.
 
@@ -19,7 +20,8 @@ boot_root_tarball() {
   local out="$cache/boot-root-$kind.tar" inc
   case $kind in
     initramfs-tools) inc=linux-image-amd64,initramfs-tools,busybox;;
-    dracut) inc=linux-image-amd64,dracut,dracut-network,isc-dhcp-client,busybox;;
+    # network-legacy needs ip and pgrep besides dhclient.
+    dracut) inc=linux-image-amd64,dracut,dracut-network,isc-dhcp-client,iproute2,procps,busybox;;
     *) echo "boot_root_tarball: unknown kind $kind" >&2; return 2;;
   esac
   mkdir -p "$cache"

@@ -39,7 +39,9 @@ install() {
         mkdir -p -m 0700 "$initdir/etc/p2v"
         for f in /etc/p2v/initramfs/*; do
             [ -f "$f" ] || continue
-            install -m 0600 "$f" "$initdir/etc/p2v/${f##*/}"
+            # cp + chmod: "install" is this file's own function here.
+            cp "$f" "$initdir/etc/p2v/${f##*/}"
+            chmod 600 "$initdir/etc/p2v/${f##*/}"
         done
     fi
     inst_hook cmdline 05 "$moddir/p2v-cmdline.sh"
