@@ -98,6 +98,23 @@ patch_cfgs syslinux "$w/syslinux"
 patch_cfgs grub "$w/grub"
 [ "$total" -gt 0 ] || die "$iso: no boot entries with a Linux kernel in its boot configuration"
 
+# The boot setup, as xorriso describes it, to be replayed when writing.
+xo -indev "$iso" -report_system_area cmd 2>"$w/err" >"$w/replay" ||
+  die "xorriso cannot describe the boot setup of $iso, so it cannot be replayed:" \
+    "$(grep -E 'SORRY|FAILURE|WARNING' "$w/err" | head -n 3 | tr '\n' ' ')"
+grep -q '^-boot_image' "$w/replay" || die "$iso: no El Torito boot images; nothing boots from it"
+# SystemRescue's EFI image only holds a GRUB that sources /boot/grub/grubsrcd.cfg.
+# An EFI image with kernel options of its own (a systemd-boot entry, a grub.cfg)
+# is not rewritten here: say so rather than pretend.
+sed -n "s/^-boot_image any efi_path='\(.*\)'\$/\1/p" "$w/replay" | while read -r e; do
+  xorriso -osirrox on -drive_access shared:readonly -indev "$iso" -extract "$e" "$w/efi.img" >/dev/null 2>&1 || continue
+  if grep -aqE 'archisobasedir=|rescue64|archisolabel=' "$w/efi.img"; then
+    echo "remaster: WARNING: the EFI image $e holds kernel options of its own, which were not given nodmraid;" \
+      "UEFI boots may still assemble BIOS RAID (boot with nodmraid by hand)" >&2
+  fi
+  rm -f "$w/efi.img"
+done
+
 # The SRM module: the bundle under /opt/p2v, the commands in /usr/local/bin.
 r="$w/srm-root"
 mkdir -p "$r/opt" "$r/usr/local/bin"
@@ -124,16 +141,25 @@ else
 fi
 while read -r f; do set -- "$@" -map "$w/new$f" "$f"; done <"$w/map"
 
-# The boot setup, as xorriso describes it, to be replayed when writing.
-xo -indev "$iso" -report_system_area cmd 2>"$w/err" >"$w/replay" ||
-  die "xorriso -report_system_area: $(tail -n 1 "$w/err")"
-grep -q '^-boot_image' "$w/replay" || die "$iso: no El Torito boot images; nothing boots from it"
-
 rm -f "$part"
 xorriso -drive_access shared:readonly -indev "$iso" -drive_access exclusive:unrestricted -outdev "$part" \
   -options_from_file "$w/replay" "$@" -commit 2>"$w/xorriso.log" >/dev/null || {
   tail -n 20 "$w/xorriso.log" >&2
   die "xorriso could not write $part"
+}
+# What was written must boot the ways the original does: the same El Torito
+# images (number, platform, emulation, load size, file) and system area kind.
+bootsig() {
+  xorriso -indev "$1" -report_el_torito plain -report_system_area plain 2>/dev/null | awk -F' *: *' '
+    $1 == "El Torito boot img" { split($2, f, " "); print "image", f[1], f[2], f[3], f[4], f[7] }
+    $1 == "El Torito img path" || $1 == "GPT partition path" || $1 == "MBR partition path" { print $1 ":", $2 }
+    $1 == "System area summary" { print "system area:", $2 }'
+}
+bootsig "$iso" >"$w/sig.in"
+bootsig "$part" >"$w/sig.out"
+cmp -s "$w/sig.in" "$w/sig.out" || {
+  diff "$w/sig.in" "$w/sig.out" >&2 || true
+  die "the written image would not boot like $iso (above: original <, written >); not publishing it"
 }
 mv "$part" "$out"
 trap - EXIT

@@ -12,7 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$TOP/tests/lib/sysrescue-iso.sh"
 
-for c in xorriso mksquashfs unsquashfs mkfs.fat mcopy grub-mkimage python3 sha256sum; do
+for c in xorriso mksquashfs unsquashfs mkfs.fat mcopy mmd grub-mkimage python3 sha256sum; do
   command -v $c >/dev/null || skip "needs $c"
 done
 ISOLINUX=/usr/lib/ISOLINUX BIOS=/usr/lib/syslinux/modules/bios
@@ -243,6 +243,17 @@ cmp -s <(head -c 432 $T/modern.iso) <(head -c 432 $ISOLINUX/isohdpfx.bin) || fai
 xorriso -osirrox on -indev $T/p2v-modern.iso -extract /EFI/archiso/efiboot.img $T/efiboot.img >/dev/null 2>&1
 cmp -s $T/efiboot.img $M/EFI/archiso/efiboot.img || fail "efiboot.img differs"
 
+if grep -q WARNING $T/modern.log; then fail "a warning for SystemRescue's own EFI image"; fi
+
+step "an EFI image with kernel options of its own (systemd-boot entry) is reported"
+cp -a $M $T/efivar
+printf 'title SystemRescue\nlinux /sysresccd/boot/x86_64/vmlinuz\noptions archisobasedir=sysresccd archisolabel=RESCUE1100\n' >$T/entry.conf
+mmd -i $T/efivar/EFI/archiso/efiboot.img ::/loader ::/loader/entries &&
+  mcopy -i $T/efivar/EFI/archiso/efiboot.img $T/entry.conf ::/loader/entries/sysresccd.conf || fail "mtools"
+sysrescue_pack $T/efivar $T/efivar.iso || fail "efivar ISO"
+SRM_COMP=gzip remaster efivar
+assert_grep 'WARNING: the EFI image /EFI/archiso/efiboot.img holds kernel options' $T/efivar.log
+
 step "a second remaster changes no boot configuration"
 mv $T/p2v-modern.iso $T/again.iso
 SRM_COMP=gzip remaster again   # xz was judged above; gzip is quicker
@@ -258,6 +269,16 @@ mkdir -p $T/plain; echo hi >$T/plain/readme.txt
 xorriso -as mkisofs -R -o $T/plain.iso $T/plain 2>/dev/null
 expect_fail sh "$TOP/rescue-iso/remaster.sh" $T/plain.iso $T/o2.iso "$BUILD/bundle"
 assert_grep 'no SystemRescue layout' $T/err
+# The EFI El Torito image inside an appended partition (newer archiso):
+# xorriso 1.5.4 cannot report it as a command, so it is refused, not dropped.
+sysrescue_pack $M $T/appended.iso appended || fail "appended-partition ISO"
+if xorriso -indev $T/appended.iso -report_system_area cmd >/dev/null 2>&1; then
+  echo "NOTE: this xorriso describes appended-partition EFI images; refusal not tested"
+else
+  expect_fail sh "$TOP/rescue-iso/remaster.sh" $T/appended.iso $T/o3.iso "$BUILD/bundle"
+  assert_grep 'cannot describe the boot setup' $T/err
+  [ ! -e $T/o3.iso ] || fail "a refused remaster left an output"
+fi
 echo keep >$T/exists.iso
 expect_fail make -s -C "$TOP" BUILD="$BUILD" remaster ISO=$T/old.iso OUT=$T/exists.iso
 assert_grep 'exists' $T/err

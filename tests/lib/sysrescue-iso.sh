@@ -16,6 +16,11 @@
 #       without them the kernel and initramfs are random bytes.
 #       Sets SYSRESCUE_CFGS (its boot config files) and
 #       SYSRESCUE_LINUX_ENTRIES (how many entries boot Linux).
+#
+#   sysrescue_pack DIR ISO [appended]
+#       Make ISO from such a tree again (after a test changed it); with
+#       "appended" the EFI image becomes an appended GPT partition that the
+#       El Torito UEFI entry points into, as newer archiso releases do.
 # Needs xorriso, mkfs.fat, mcopy, grub-mkimage, isolinux, syslinux-common,
 # grub-efi-amd64-bin.
 
@@ -147,11 +152,20 @@ EOF
   mkfs.fat -C "$M/EFI/archiso/efiboot.img" 2880 >/dev/null || return 1
   mcopy -s -i "$M/EFI/archiso/efiboot.img" "$M.efi/efi" ::/ || return 1
   rm -rf "$M.efi" "$M.early.cfg"
+  sysrescue_pack "$M" "$iso"
+}
+
+# sysrescue_pack DIR ISO: DIR (a sysrescue_modern_iso tree) into ISO.
+sysrescue_pack() {
+  local M=$1 iso=$2 efi=(-e EFI/archiso/efiboot.img -no-emul-boot -isohybrid-gpt-basdat)
+  # appended: the EFI image as an appended GPT partition, as newer archiso does.
+  [ "${3:-}" = appended ] && efi=(-partition_offset 16 -append_partition 2 C12A7328-F81F-11D2-BA4B-00A0C93EC93B
+    "$M/EFI/archiso/efiboot.img" -appended_part_as_gpt -e --interval:appended_partition_2:all:: -no-emul-boot)
   xorriso -as mkisofs -iso-level 3 -full-iso9660-filenames -volid RESCUE1100 -appid SystemRescue \
     -publisher 'SystemRescue <https://www.system-rescue.org>' -preparer 'prepared by mkarchiso' \
     -eltorito-boot isolinux/isolinux.bin -eltorito-catalog isolinux/boot.cat \
     -no-emul-boot -boot-load-size 4 -boot-info-table -isohybrid-mbr "$M/isolinux/isohdpfx.bin" \
-    -eltorito-alt-boot -e EFI/archiso/efiboot.img -no-emul-boot -isohybrid-gpt-basdat \
+    -eltorito-alt-boot "${efi[@]}" \
     -output "$iso" "$M" 2>"$M.log" || { cat "$M.log" >&2; return 1; }
   rm -f "$M.log"
 }
