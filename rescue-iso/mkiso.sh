@@ -103,6 +103,7 @@ done
 # The kernel opens /dev/console for init before devtmpfs is mounted.
 mknod -m 600 "$ROOT/dev/console" c 5 1 2>/dev/null || true
 install -m 755 "$HERE/init" "$ROOT/init"
+install -m 755 "$HERE/uevent-modprobe" "$ROOT/sbin/uevent-modprobe"
 
 # Modules: the listed ones and their dependencies, then depmod for the
 # modules.dep and modules.alias busybox modprobe reads.
