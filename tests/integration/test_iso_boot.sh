@@ -179,13 +179,17 @@ step "5. the interactive entry (the menu's default): p2v run asks on the console
 # The ISO as make iso builds it (no key, no p2v.* keys), only with the serial
 # port as the console and a short menu timeout. Without p2v.server the init
 # starts p2v run's dialogue on the console, which then waits for answers.
+# loglevel=7 shows the kernel's messages about a USB keyboard plugged in
+# later (through QEMU's monitor), whose driver the init's uevent listener
+# must load: a remote console's keyboard may enumerate that late.
 bash "$TOP/rescue-iso/mkiso.sh" --out "$T/interactive.iso" --bundle "$T/bundle" --timeout 1 \
-  --append "console=ttyS0,115200" >"$T/mkiso.log" 2>&1 || { cat "$T/mkiso.log"; fail "mkiso.sh"; }
+  --append "console=ttyS0,115200 loglevel=7" >"$T/mkiso.log" 2>&1 || { cat "$T/mkiso.log"; fail "mkiso.sh"; }
 : >"$T/int.console"
 timeout -k 5 150 qemu-system-x86_64 -machine pc -accel tcg -m 1024 -smp 1 -nodefaults \
-  -display none -monitor none -serial "file:$T/int.console" -no-reboot \
+  -display none -monitor "unix:$T/mon.sock,server,nowait" -serial "file:$T/int.console" -no-reboot \
   -drive "file=$T/interactive.iso,media=cdrom,if=ide,readonly=on" -boot order=d \
-  -drive "file=$SRC,format=raw,if=virtio,readonly=on" </dev/null >/dev/null 2>&1 &
+  -drive "file=$SRC,format=raw,if=virtio,readonly=on" -device qemu-xhci,id=xhci \
+  </dev/null >/dev/null 2>&1 &
 qpid=$!
 at_exit "kill $qpid 2>/dev/null"
 for _ in $(seq 1 140); do
@@ -193,7 +197,20 @@ for _ in $(seq 1 140); do
   kill -0 $qpid 2>/dev/null || break
   sleep 1
 done
-sleep 5   # time for p2v run to exit, were it not waiting for an answer
+if grep -aq "QEMU USB Keyboard" "$T/int.console"; then fail "a USB keyboard before one was plugged in"; fi
+python3 - "$T/mon.sock" <<'PY' || fail "QEMU monitor: device_add usb-kbd"
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+time.sleep(0.5)
+s.sendall(b"device_add usb-kbd,bus=xhci.0,id=kbd\n")
+time.sleep(1)
+PY
+for _ in $(seq 1 40); do
+  grep -aq "hid-generic.*QEMU USB Keyboard" "$T/int.console" && break
+  sleep 1
+done
+sleep 2   # and time for p2v run to exit, were it not waiting for an answer
 kill $qpid 2>/dev/null || true; wait $qpid 2>/dev/null || true
 tr -d '\r' <"$T/int.console" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' >"$T/int.txt"
 grep -aE '^p2v-rescue:|^p2v: dialogue' "$T/int.txt" || true
@@ -201,6 +218,7 @@ assert_grep "^ISOLINUX 6" "$T/int.txt"
 assert_grep "p2v-rescue: boot medium /dev/sr0" "$T/int.txt"
 assert_grep "p2v-rescue: interactive: p2v run" "$T/int.txt"
 assert_grep "^p2v: dialogue" "$T/int.txt"
+assert_grep "hid-generic .*Keyboard \[QEMU QEMU USB Keyboard\]" "$T/int.txt"
 if grep -q "p2v-rescue: p2v run exited" "$T/int.txt"; then
   tail -n 30 "$T/int.txt"; fail "the dialogue did not wait for answers on the console"
 fi
