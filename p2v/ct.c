@@ -455,6 +455,8 @@ static int send_over_ssh(struct ct_args *a, const char *root, struct progress *p
 		goto done;
 	}
 out:
+	if (rc < 0)
+		transfer_failed(&cs->tr);
 	rc = rc < 0 ? ssh_exit_status(rc) : P2V_EXIT_OK;
 done:
 	stream_writer_free(&cs->w);

@@ -406,6 +406,8 @@ static int send_disk(struct ssh_conn **connp, const struct ssh_target *target,
 		}
 	}
 out:
+	if (rc < 0)
+		transfer_failed(&ds->tr);
 	disk_frames_free(&ds->f);
 	stream_writer_free(&ds->w);
 	free(ds);

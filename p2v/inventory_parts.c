@@ -115,8 +115,11 @@ static int read_table(struct inv_disk *d)
 		d->ptable_error = strdup("no block device node");
 		return 0;
 	}
-	if (mkdir(P2V_RUN_DIR, 0700) < 0 && errno != EEXIST)
-		return -errno;
+	if (mkdir(P2V_RUN_DIR, 0700) < 0 && errno != EEXIST) {
+		int e = errno;
+		log_error("creating %s: %s", P2V_RUN_DIR, strerror(e));
+		return -e;
+	}
 	char dir[] = P2V_RUN_DIR "/inv-XXXXXX";
 	if (!mkdtemp(dir)) {
 		int e = errno;

@@ -109,6 +109,7 @@ int transfer_begin(struct transfer *t, const struct resume_opts *o, const char *
 		if (id_ok(id) && k && !strcmp(k, kind)) {
 			snprintf(t->id, sizeof(t->id), "%s", id);
 			t->done = json_is_true(json_object_get(r, "done"));
+			t->loaded = true;
 			snprintf(t->remote_path, sizeof(t->remote_path), "%s", rp ? rp : "");
 			log_info("%s: resuming transfer %s%s", name, t->id,
 				 t->done ? " (already stored)" : "");
@@ -141,8 +142,15 @@ void transfer_forget(struct transfer *t)
 		log_warn("cannot remove %s: %s", t->path, strerror(errno));
 }
 
+void transfer_failed(struct transfer *t)
+{
+	if (!t->loaded && !t->reached)
+		transfer_forget(t);
+}
+
 void transfer_connection(struct transfer *t, uint64_t data_wire)
 {
+	t->reached = true;
 	t->n_ck = 0;
 	t->data_wire = data_wire;
 }

@@ -47,6 +47,8 @@ struct transfer {
 	char kind[16];
 	char path[4096];        /* the record; "" when it cannot be kept */
 	bool done;              /* a previous run finished it */
+	bool loaded;            /* the id came from a record (--resume) */
+	bool reached;           /* a receiver answered READY in this run */
 	char remote_path[4096]; /* where it was stored, when done */
 	/* Resent-bytes accounting: checkpoints written on the current
 	 * connection (content offset, stream bytes after the frame). */
@@ -66,6 +68,9 @@ int transfer_begin(struct transfer *t, const struct resume_opts *o, const char *
 		   const char *name);
 void transfer_mark_done(struct transfer *t, const char *remote_path);
 void transfer_forget(struct transfer *t);
+/* After a failed run: drop a record nothing can resume from (a new id no
+ * receiver ever answered: a refused login or host key, no such host). */
+void transfer_failed(struct transfer *t);
 
 /* A new connection's stream: what came before its content. */
 void transfer_connection(struct transfer *t, uint64_t data_wire);

@@ -26,7 +26,8 @@ assert_nothing_left() {
   if findmnt -rn -o TARGET | grep -q '^/run/p2v/'; then
     findmnt -rn -o TARGET | grep '^/run/p2v/' >&2; fail "mounts left under /run/p2v"
   fi
-  if [ -d /run/p2v ] && [ -n "$(ls -A /run/p2v)" ]; then
+  # (transfer records, files, may stay there for --resume)
+  if [ -d /run/p2v ] && [ -n "$(find /run/p2v -mindepth 1 -type d)" ]; then
     ls -la /run/p2v >&2; fail "directories left in /run/p2v"
   fi
 }
