@@ -11,6 +11,8 @@
 # the source disk and no nodmraid must warn on the console and migrate
 # nothing. Then the same with dracut and our 90p2v module (DHCP this time),
 # in a root of its own (dracut and initramfs-tools conflict).
+# The first run builds both Debian roots (~15 min on two busy cores):
+# time-limit: 2400
 . "$(dirname "$0")/lib.sh"
 . "$TOP/tests/lib/qemu.sh"
 . "$TOP/tests/lib/debian-root.sh"
