@@ -1,13 +1,15 @@
-/* The lossless root filesystem archive: archive_read_disk walks the root,
- * archive_write turns it into a pax tarball compressed with zstd or gzip, and
- * the compressed bytes go to the caller's sink as they are produced. */
+/* The lossless root filesystem archive: we walk the root in a fixed order
+ * (sorted_dir.c), archive_read_disk describes each entry (with xattrs and
+ * ACLs; names from the root's own passwd and group, tar_names.c), leaving
+ * out what tar_exclude.c says, and archive_write turns it into a pax
+ * tarball whose bytes tar_output.c compresses and hands to the caller's
+ * sink as they are produced. */
 #include "tarball.h"
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <dirent.h>
 #include <locale.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,27 +20,21 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sorted_dir.h"
 #include "tar_exclude.h"
 #include "tar_names.h"
+#include "tar_output.h"
 #include "util.h"
-#include "zstd_stream.h"
 
-#define BLOCK_SIZE        (1024 * 1024)          /* bytes per write callback */
+#define BLOCK_SIZE        TAR_BLOCK_SIZE         /* file data read at a time */
 #define PROGRESS_BYTES    (64ULL * 1024 * 1024)
 #define PROGRESS_NSEC     500000000LL
-#define DEFAULT_ZSTD_LEVEL 3
-#define ADAPT_MIN_LEVEL   1   /* also where adapting starts: on a slow link the */
-#define ADAPT_MAX_LEVEL   9   /* climb costs a fraction of a second */
 
 struct tb {
 	const struct tarball_opts *o;
 	struct tarball_stats *st;
-	tarball_sink_fn sink;
-	void *sink_ctx;
-	int sink_rc;
-	bool failed;            /* no more bytes to the sink after an error */
-	struct archive *disk, *w;
-	struct zstd_stream *zs; /* our own zstd (libarchive's level is fixed) */
+	struct tar_output out;  /* the writer and where its bytes go */
+	struct archive *disk;
 	const char *root;       /* as opened; entry paths start with it */
 	size_t rootlen;
 	dev_t root_dev;
@@ -54,10 +50,6 @@ struct tb {
 	struct timespec last_report;
 	FILE *bad;              /* stats->unreadable, as it is written */
 	size_t bad_len;
-	/* Resumable streams: the tar's own hash and where it stands. */
-	struct sha256 tar_sha;
-	uint64_t tar_off;
-	uint64_t ck_tar, ck_comp;  /* tar and compressed bytes at the last checkpoint */
 };
 
 const char *tarball_extension(enum tar_compression c)
@@ -77,98 +69,6 @@ static const char *gname_cb(void *ctx, la_int64_t id)
 	return tar_idmap_lookup(&((struct tb *)ctx)->groups, id);
 }
 
-/* ---- output ---- */
-
-/* Compressed bytes on their way out. */
-static int count_and_sink(void *ctx, const void *buf, size_t len)
-{
-	struct tb *t = ctx;
-	t->st->compressed_bytes += len;
-	return t->sink(t->sink_ctx, buf, len);
-}
-
-static int adapt_level(struct tb *t)
-{
-	int step = t->o->pressure(t->o->pressure_ctx);
-	int level = zstd_stream_level(t->zs) + step;
-	if (!step || level < ADAPT_MIN_LEVEL || level > ADAPT_MAX_LEVEL)
-		return 0;
-	log_debug("zstd level %d (the %s was the bottleneck)", level,
-		  step > 0 ? "network" : "CPU");
-	if (level < t->st->level_min)
-		t->st->level_min = level;
-	if (level > t->st->level_max)
-		t->st->level_max = level;
-	return zstd_stream_set_level(t->zs, level);
-}
-
-/* Resuming: the tar before the checkpoint is only hashed, and must be the
- * tar that was sent (it is regenerated from a read-only source). */
-static int skip_block(struct tb *t, uint64_t start)
-{
-	const struct tarball_opts *o = t->o;
-	if (t->tar_off < o->skip_to)
-		return 0;
-	uint8_t mine[SHA256_STATE_LEN];
-	sha256_export(&t->tar_sha, mine);
-	if (t->tar_off != o->skip_to || memcmp(mine, o->skip_state, sizeof(mine))) {
-		log_error("the source is not what it was when the transfer was interrupted "
-			  "(the archive differs before byte %llu); start again without --resume",
-			  (unsigned long long)(t->tar_off != o->skip_to ? start : o->skip_to));
-		return -ESTALE;
-	}
-	log_info("resuming the archive at its byte %llu", (unsigned long long)o->skip_to);
-	t->ck_tar = t->tar_off;
-	return 0;
-}
-
-/* End the zstd frame here and let the caller record a checkpoint. */
-static int maybe_checkpoint(struct tb *t)
-{
-	const struct tarball_opts *o = t->o;
-	if (!o->checkpoint || !t->zs ||
-	    (t->st->compressed_bytes - t->ck_comp < o->checkpoint_every &&
-	     t->tar_off - t->ck_tar < 2 * o->checkpoint_every))
-		return 0;
-	int rc = zstd_stream_end_frame(t->zs);
-	if (rc < 0)
-		return rc;
-	uint8_t state[SHA256_STATE_LEN];
-	sha256_export(&t->tar_sha, state);
-	t->ck_tar = t->tar_off;
-	t->ck_comp = t->st->compressed_bytes;
-	return o->checkpoint(o->checkpoint_ctx, t->tar_off, state, zstd_stream_level(t->zs));
-}
-
-static la_ssize_t on_write(struct archive *a, void *ctx, const void *buf, size_t len)
-{
-	struct tb *t = ctx;
-	if (t->failed) {
-		archive_set_error(a, ECANCELED, "archive abandoned");
-		return -1;
-	}
-	int rc = 0;
-	uint64_t start = t->tar_off;
-	if (t->tar_sha.ctx)
-		sha256_update(&t->tar_sha, buf, len);
-	t->tar_off += len;
-	if (start < t->o->skip_to) {
-		rc = skip_block(t, start);
-	} else {
-		rc = t->zs ? zstd_stream_write(t->zs, buf, len) : count_and_sink(t, buf, len);
-		if (rc == 0 && t->zs && !t->o->level && t->o->pressure)
-			rc = adapt_level(t);
-		if (rc == 0)
-			rc = maybe_checkpoint(t);
-	}
-	if (rc < 0) {
-		t->sink_rc = rc;
-		archive_set_error(a, -rc, "sink failed");
-		return -1;
-	}
-	return (la_ssize_t)len;
-}
-
 static void maybe_progress(struct tb *t, bool force)
 {
 	if (!t->o->progress)
@@ -183,20 +83,6 @@ static void maybe_progress(struct tb *t, bool force)
 	t->last_report = now;
 	t->last_report_bytes = t->st->source_bytes;
 	t->o->progress(t->o->progress_ctx, t->st->source_bytes, t->st->compressed_bytes);
-}
-
-static int la_err(struct archive *a)
-{
-	int e = archive_errno(a);
-	return e > 0 ? -e : -EIO;
-}
-
-static int write_fail(struct tb *t, const char *what)
-{
-	if (t->sink_rc < 0)
-		return t->sink_rc;  /* the sink logged it */
-	log_error("writing the archive (%s): %s", what, archive_error_string(t->w));
-	return la_err(t->w);
 }
 
 /* Vanished or unreadable: warn and go on, like tar. */
@@ -270,8 +156,8 @@ static int copy_data(struct tb *t, struct archive_entry *e, int fd, const char *
 			len = size - off;
 		while (pos < off) {
 			size_t n = off - pos > BLOCK_SIZE ? BLOCK_SIZE : (size_t)(off - pos);
-			if (archive_write_data(t->w, t->zeros, n) < 0)
-				return write_fail(t, rel);
+			if (archive_write_data(t->out.w, t->zeros, n) < 0)
+				return tar_output_fail(&t->out, rel);
 			pos += (int64_t)n;
 		}
 		while (pos < off + len) {
@@ -299,8 +185,8 @@ static int copy_data(struct tb *t, struct archive_entry *e, int fd, const char *
 				src = t->buf;
 				t->st->source_bytes += (uint64_t)n;
 			}
-			if (archive_write_data(t->w, src, (size_t)n) < 0)
-				return write_fail(t, rel);
+			if (archive_write_data(t->out.w, src, (size_t)n) < 0)
+				return tar_output_fail(&t->out, rel);
 			pos += n;
 			maybe_progress(t, false);
 		}
@@ -309,8 +195,8 @@ static int copy_data(struct tb *t, struct archive_entry *e, int fd, const char *
 	 * first write, so a file that is all hole needs one. */
 	while (pos < size) {
 		size_t n = size - pos > BLOCK_SIZE ? BLOCK_SIZE : (size_t)(size - pos);
-		if (archive_write_data(t->w, t->zeros, n) < 0)
-			return write_fail(t, rel);
+		if (archive_write_data(t->out.w, t->zeros, n) < 0)
+			return tar_output_fail(&t->out, rel);
 		pos += (int64_t)n;
 	}
 	return 0;
@@ -326,7 +212,7 @@ static int archive_one(struct tb *t, const char *rel, int fd, const struct stat 
 	int r = archive_read_disk_entry_from_file(t->disk, e, fd, sb);
 	if (r == ARCHIVE_FATAL) {
 		log_error("reading %s: %s", *rel ? rel : ".", archive_error_string(t->disk));
-		return la_err(t->disk);
+		return tar_archive_err(t->disk);
 	}
 	if (r != ARCHIVE_OK) {
 		int err = archive_errno(t->disk);
@@ -351,83 +237,22 @@ static int archive_one(struct tb *t, const char *rel, int fd, const struct stat 
 	archive_entry_linkify(t->res, &e, &spare);
 	if (!e)
 		return 0;  /* the tar strategy hands every entry straight back */
-	r = archive_write_header(t->w, e);
-	if (r == ARCHIVE_WARN && strstr(archive_error_string(t->w), "Can't translate"))
+	r = archive_write_header(t->out.w, e);
+	if (r == ARCHIVE_WARN && strstr(archive_error_string(t->out.w), "Can't translate"))
 		/* Not UTF-8: stored as raw bytes, marked hdrcharset=BINARY. */
 		log_info("%s: name is not UTF-8; stored as raw bytes", *rel ? rel : ".");
 	else if (r == ARCHIVE_WARN)
-		log_warn("%s: %s", *rel ? rel : ".", archive_error_string(t->w));
+		log_warn("%s: %s", *rel ? rel : ".", archive_error_string(t->out.w));
 	else if (r == ARCHIVE_FAILED) {
-		log_warn("skipping %s: %s", *rel ? rel : ".", archive_error_string(t->w));
+		log_warn("skipping %s: %s", *rel ? rel : ".", archive_error_string(t->out.w));
 		t->st->warnings++;
 		return 0;
 	} else if (r != ARCHIVE_OK)
-		return write_fail(t, "header");
+		return tar_output_fail(&t->out, "header");
 	t->st->entries++;
 	if (S_ISREG(sb->st_mode) && !archive_entry_hardlink(e) && archive_entry_size(e) > 0)
 		return copy_data(t, e, fd, rel);
 	return 0;
-}
-
-struct namelist {
-	char **v;
-	size_t n, cap;
-};
-
-static void namelist_free(struct namelist *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Read a directory's names up front, so only one fd per level stays open. */
-static int read_names(int dirfd, struct namelist *l)
-{
-	int fd = dup(dirfd);
-	if (fd < 0)
-		return -errno;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		int err = errno;
-		close(fd);
-		return -err;
-	}
-	struct dirent *de;
-	int rc = 0;
-	errno = 0;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (l->n == l->cap) {
-			l->cap = l->cap ? l->cap * 2 : 32;
-			char **v = realloc(l->v, l->cap * sizeof(*v));
-			if (!v) {
-				rc = -ENOMEM;
-				break;
-			}
-			l->v = v;
-		}
-		if (!(l->v[l->n] = strdup(de->d_name))) {
-			rc = -ENOMEM;
-			break;
-		}
-		l->n++;
-		errno = 0;
-	}
-	if (!rc && errno)
-		rc = -errno;
-	closedir(d);
-	/* Byte order, not readdir's: the same tree gives the same archive,
-	 * which a resumed transfer regenerates up to its checkpoint. */
-	if (!rc)
-		qsort(l->v, l->n, sizeof(*l->v), cmp_names);
-	return rc;
 }
 
 /* Make t->path end in rel (root + "/" + rel); returns 0 or -ENOMEM. */
@@ -458,8 +283,8 @@ static int visit(struct tb *t, int dirfd, const char *base, const char *rel,
 
 static int walk_dir(struct tb *t, int dirfd, const char *rel, dev_t dev)
 {
-	struct namelist l = { 0 };
-	int rc = read_names(dirfd, &l);
+	struct sorted_dir l = { 0 };
+	int rc = sorted_dir_read(dirfd, &l);
 	if (rc == -ENOMEM)
 		goto out;
 	if (rc < 0) {
@@ -489,7 +314,7 @@ static int walk_dir(struct tb *t, int dirfd, const char *rel, dev_t dev)
 		rc = visit(t, dirfd, base, crel, &sb);
 	}
 out:
-	namelist_free(&l);
+	sorted_dir_free(&l);
 	return rc;
 }
 
@@ -540,43 +365,6 @@ static int visit(struct tb *t, int dirfd, const char *base, const char *rel,
 	return walk_dir(t, fd, rel, sb->st_dev);
 }
 
-static int setup_writer(struct tb *t)
-{
-	const struct tarball_opts *o = t->o;
-	struct archive *w = t->w;
-	char val[32];
-	if (archive_write_set_format_pax(w) != ARCHIVE_OK ||
-	    archive_write_set_format_option(w, "pax", "xattrheader", "SCHILY") != ARCHIVE_OK)
-		goto bad;
-	if (o->compression == TAR_GZIP) {
-		if (archive_write_add_filter_gzip(w) != ARCHIVE_OK)
-			goto bad;
-		int gz = o->level > 0 ? (o->level > 9 ? 9 : o->level) : 6;
-		t->st->level_min = t->st->level_max = gz;
-		snprintf(val, sizeof(val), "%d", gz);
-		if (archive_write_set_filter_option(w, "gzip", "compression-level", val) != ARCHIVE_OK)
-			goto bad;
-	} else {
-		bool adaptive = !o->level && o->pressure;
-		int level = o->level > 0 ? o->level : adaptive ? ADAPT_MIN_LEVEL : DEFAULT_ZSTD_LEVEL;
-		if (adaptive && o->start_level >= ADAPT_MIN_LEVEL && o->start_level <= ADAPT_MAX_LEVEL)
-			level = o->start_level;
-		int rc = zstd_stream_open(&t->zs, level, o->threads, count_and_sink, t);
-		if (rc < 0)
-			return rc;
-		t->st->level_min = t->st->level_max = level;
-	}
-	if (archive_write_set_bytes_per_block(w, BLOCK_SIZE) != ARCHIVE_OK ||
-	    archive_write_set_bytes_in_last_block(w, 1) != ARCHIVE_OK)
-		goto bad;
-	if (archive_write_open2(w, t, NULL, on_write, NULL, NULL) != ARCHIVE_OK)
-		return write_fail(t, "open");
-	return 0;
-bad:
-	log_error("setting up the archive writer: %s", archive_error_string(w));
-	return la_err(w);
-}
-
 static int setup_reader(struct tb *t)
 {
 	struct archive *d = t->disk;
@@ -587,7 +375,7 @@ static int setup_reader(struct tb *t)
 	    archive_read_disk_set_uname_lookup(d, t, uname_cb, NULL) != ARCHIVE_OK ||
 	    archive_read_disk_set_gname_lookup(d, t, gname_cb, NULL) != ARCHIVE_OK) {
 		log_error("setting up the disk reader: %s", archive_error_string(d));
-		return la_err(d);
+		return tar_archive_err(d);
 	}
 	return 0;
 }
@@ -595,13 +383,13 @@ static int setup_reader(struct tb *t)
 static int run(struct tb *t)
 {
 	int rc = setup_reader(t);
-	if (rc < 0 || (rc = setup_writer(t)) < 0)
+	if (rc < 0 || (rc = tar_output_open(&t->out)) < 0)
 		return rc;
 	t->res = archive_entry_linkresolver_new();
 	t->entry = archive_entry_new();
 	if (!t->res || !t->entry)
 		return -ENOMEM;
-	archive_entry_linkresolver_set_strategy(t->res, archive_format(t->w));
+	archive_entry_linkresolver_set_strategy(t->res, archive_format(t->out.w));
 	/* The root itself: "." and everything below it. */
 	struct stat sb;
 	if (lstat(t->root, &sb) < 0 || stat(t->root, &sb) < 0) {
@@ -622,14 +410,10 @@ static int run(struct tb *t)
 	if ((rc = set_path(t, "")) < 0 || (rc = archive_one(t, "", fd, &sb)) < 0 ||
 	    (rc = walk_dir(t, fd, "", sb.st_dev)) < 0)
 		return rc;
-	if (archive_write_close(t->w) != ARCHIVE_OK)
-		return write_fail(t, "close");
-	if (t->zs) {
-		rc = zstd_stream_finish(t->zs);
-		t->zs = NULL;
-		if (rc < 0)
-			return rc;
-	}
+	if (archive_write_close(t->out.w) != ARCHIVE_OK)
+		return tar_output_fail(&t->out, "close");
+	if ((rc = tar_output_finish(&t->out)) < 0)
+		return rc;
 	maybe_progress(t, true);
 	return 0;
 }
@@ -656,7 +440,8 @@ int tarball_write(const struct tarball_opts *opts, tarball_sink_fn sink, void *s
 		root[--rl] = '\0';
 
 	struct tb t = {
-		.o = opts, .st = stats, .sink = sink, .sink_ctx = sink_ctx,
+		.o = opts, .st = stats,
+		.out = { .o = opts, .st = stats, .sink = sink, .sink_ctx = sink_ctx },
 		.root = root, .rootlen = rl, .root_dev = sb.st_dev,
 	};
 	clock_gettime(CLOCK_MONOTONIC, &t.last_report);
@@ -675,31 +460,26 @@ int tarball_write(const struct tarball_opts *opts, tarball_sink_fn sink, void *s
 	t.zeros = zeros;
 	t.buf = malloc(BLOCK_SIZE);
 	t.disk = archive_read_disk_new();
-	t.w = archive_write_new();
-	if (!zeros || !t.buf || !t.disk || !t.w)
+	t.out.w = archive_write_new();
+	if (!zeros || !t.buf || !t.disk || !t.out.w)
 		goto out;
 	if ((rc = tar_load_patterns(&t.ex, opts->excludes, opts->n_excludes)) < 0)
 		goto out;
 	tar_load_fstab_swaps(&t.ex, t.root);
 	tar_idmap_load(&t.users, t.root, "etc/passwd");
 	tar_idmap_load(&t.groups, t.root, "etc/group");
-	if ((opts->checkpoint || opts->skip_to) && (rc = sha256_init(&t.tar_sha)) < 0)
+	if ((rc = tar_output_init(&t.out)) < 0)
 		goto out;
 	rc = run(&t);
-	if (rc == 0 && t.tar_off < opts->skip_to) {
-		log_error("the source is not what it was when the transfer was interrupted "
-			  "(the archive is shorter now); start again without --resume");
-		rc = -ESTALE;
-	}
+	if (rc == 0)
+		rc = tar_output_check_resumed(&t.out);
 	/* Freeing the writer closes it: an abandoned archive must not get its
 	 * end-of-archive blocks and look complete. */
-	t.failed = rc < 0;
+	t.out.failed = rc < 0;
 out:
 	if (rc == -ENOMEM)
 		log_error("out of memory while archiving %s", opts->root);
-	if (t.w)
-		archive_write_free(t.w);  /* also closes, if run() did not get there */
-	zstd_stream_free(t.zs);        /* an unfinished frame stays unfinished */
+	tar_output_free(&t.out);  /* also closes the writer, if run() did not */
 	if (t.disk)
 		archive_read_free(t.disk);
 	if (t.bad)
@@ -713,7 +493,6 @@ out:
 	tar_exclude_free(&t.ex);
 	tar_idmap_free(&t.users);
 	tar_idmap_free(&t.groups);
-	sha256_abandon(&t.tar_sha);
 	if (utf8) {
 		uselocale(old);
 		freelocale(utf8);
