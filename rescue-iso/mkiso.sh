@@ -18,10 +18,10 @@
 #                  p2v/id_ed25519: the booted system sees it as /medium/p2v/…)
 #   --volid LABEL  the ISO's volume label (P2V_RESCUE)
 #
-# The kernel package is downloaded once into $BUILD/cache/qemu (shared with
-# the QEMU tests); everything else comes from installed packages
-# (busybox-static, isolinux, syslinux-common, grub-efi-amd64-bin,
-# grub-common, mtools, dosfstools, xorriso, kmod, cpio).
+# The kernel package is downloaded once into $BUILD/cache/qemu (by
+# scripts/debian-kernel.sh, shared with the QEMU tests); everything else
+# comes from installed packages (busybox-static, isolinux, syslinux-common,
+# grub-efi-amd64-bin, grub-common, mtools, dosfstools, xorriso, kmod, cpio).
 set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 HERE=$TOP/rescue-iso
@@ -74,9 +74,9 @@ done
 BUSYBOX=$(command -v busybox) || die "busybox missing (make deps: busybox-static)"
 file -L "$BUSYBOX" | grep -q 'statically linked' || die "$BUSYBOX is not static (busybox-static)"
 
-. "$TOP/tests/lib/qemu.sh"
-qemu_kernel || die "no Debian kernel package"
-KVER=$QEMU_KVER
+. "$TOP/scripts/debian-kernel.sh"
+debian_kernel || die "no Debian kernel package"
+KVER=$DEBIAN_KVER
 
 mkdir -p "$BUILD"
 WORK=$(mktemp -d "$BUILD/mkiso.XXXXXX")
@@ -107,9 +107,9 @@ install -m 755 "$HERE/uevent-modprobe" "$ROOT/sbin/uevent-modprobe"
 
 # Modules: the listed ones and their dependencies, then depmod for the
 # modules.dep and modules.alias busybox modprobe reads.
-MDIR=$QEMU_KROOT/lib/modules/$KVER
+MDIR=$DEBIAN_KROOT/lib/modules/$KVER
 # shellcheck disable=SC2046
-qemu_modules_resolve $(sed 's/#.*//' "$HERE/modules.list") >"$WORK/modules" ||
+debian_modules_resolve $(sed 's/#.*//' "$HERE/modules.list") >"$WORK/modules" ||
   die "modules.list names a module $KVER does not have"
 while read -r rel; do
   mkdir -p "$ROOT/lib/modules/$KVER/${rel%/*}"
@@ -144,7 +144,7 @@ command -v pigz >/dev/null && GZIP_CMD=pigz
 
 # --- ISO tree ------------------------------------------------------------
 mkdir -p "$ISO"/{boot/grub,isolinux,.disk,p2v}
-cp "$QEMU_VMLINUZ" "$ISO/boot/vmlinuz"
+cp "$DEBIAN_VMLINUZ" "$ISO/boot/vmlinuz"
 mv "$WORK/initrd.img" "$ISO/boot/initrd.img"
 : >"$ISO/.disk/p2v-rescue.$ID"
 echo "p2v rescue: p2v $VERSION, kernel $KVER" >"$ISO/.disk/info"

@@ -3,7 +3,8 @@
 #
 #   qemu_kernel
 #       Fetch and unpack Debian 12's linux-image-amd64 once (cached in
-#       ${BUILD}/cache/qemu/), then set:
+#       ${BUILD}/cache/qemu/ by debian_kernel, scripts/debian-kernel.sh),
+#       then set:
 #         QEMU_KVER        kernel release, e.g. 6.1.0-56-amd64
 #         QEMU_VMLINUZ     the kernel image
 #         QEMU_KROOT       unpacked tree: $QEMU_KROOT/lib/modules/$QEMU_KVER
@@ -57,110 +58,27 @@ qemu_require() {
   fi
 }
 
+# The kernel and package cache: scripts/debian-kernel.sh (shared with the
+# rescue ISO build); these keep the QEMU_* names the tests use.
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/debian-kernel.sh"
+
 qemu_kernel() {
-  local cache="${BUILD:?BUILD must name the build directory}/cache/qemu"
-  mkdir -p "$cache"
-  local done_file="$cache/kernel.done"
-  if [ ! -s "$done_file" ]; then
-    (
-      flock 9
-      [ -s "$done_file" ] && exit 0
-      cd "$cache" || exit 1
-      rm -f linux-image-amd64_*.deb
-      # The metapackage names the real image package in its Depends.
-      apt-get download -q linux-image-amd64 >/dev/null 2>&1 ||
-        { echo "qemu_kernel: apt-get download linux-image-amd64 failed" >&2; exit 1; }
-      local real
-      real=$(dpkg-deb -f linux-image-amd64_*.deb Depends | tr ',' '\n' |
-             grep -o 'linux-image-[0-9][^ ]*-amd64' | head -1)
-      [ -n "$real" ] || { echo "qemu_kernel: no linux-image-*-amd64 dependency" >&2; exit 1; }
-      local kver=${real#linux-image-}
-      if ! ls "$real"_*.deb >/dev/null 2>&1; then
-        apt-get download -q "$real" >/dev/null 2>&1 ||
-          { echo "qemu_kernel: apt-get download $real failed" >&2; exit 1; }
-      fi
-      local deb
-      deb=$(ls "$cache/$real"_*.deb | head -1)
-      rm -rf "linux-$kver.tmp" && mkdir "linux-$kver.tmp"
-      dpkg-deb -x "$deb" "linux-$kver.tmp" || exit 1
-      # Only the kernel and its modules are needed.
-      find "linux-$kver.tmp" -mindepth 1 -maxdepth 1 ! -name boot ! -name lib ! -name usr \
-        -exec rm -rf {} +
-      if [ ! -d "linux-$kver.tmp/lib/modules" ] && [ -d "linux-$kver.tmp/usr/lib/modules" ]; then
-        mkdir -p "linux-$kver.tmp/lib" && mv "linux-$kver.tmp/usr/lib/modules" "linux-$kver.tmp/lib/"
-      fi
-      rm -rf "linux-$kver.tmp/usr"
-      depmod -b "linux-$kver.tmp" "$kver" || exit 1
-      rm -rf "linux-$kver" && mv "linux-$kver.tmp" "linux-$kver"
-      printf '%s\n%s\n' "$kver" "$deb" >"$done_file.tmp" && mv "$done_file.tmp" "$done_file"
-      echo "qemu_kernel: unpacked $kver into $cache/linux-$kver" >&2
-    ) 9>"$cache/.kernel.lock" || return 1
-  fi
-  QEMU_KVER=$(sed -n 1p "$done_file")
-  QEMU_KERNEL_DEB=$(sed -n 2p "$done_file")
-  QEMU_KROOT="$cache/linux-$QEMU_KVER"
-  QEMU_VMLINUZ="$QEMU_KROOT/boot/vmlinuz-$QEMU_KVER"
-  [ -f "$QEMU_VMLINUZ" ] && [ -f "$QEMU_KROOT/lib/modules/$QEMU_KVER/modules.dep" ] ||
-    { echo "qemu_kernel: cache $QEMU_KROOT is incomplete; remove $done_file" >&2; return 1; }
+  debian_kernel || return 1
+  QEMU_KVER=$DEBIAN_KVER
+  QEMU_KERNEL_DEB=$DEBIAN_KERNEL_DEB
+  QEMU_KROOT=$DEBIAN_KROOT
+  QEMU_VMLINUZ=$DEBIAN_VMLINUZ
   export QEMU_KVER QEMU_KERNEL_DEB QEMU_KROOT QEMU_VMLINUZ
 }
 
 qemu_deb() {
-  local pkg=${1:?usage: qemu_deb PKG}
-  local cache="${BUILD:?BUILD must name the build directory}/cache/qemu"
-  mkdir -p "$cache"
-  (
-    flock 9
-    [ -f "$cache/deb-$pkg/.done" ] && exit 0
-    cd "$cache" || exit 1
-    ls "${pkg}"_*.deb >/dev/null 2>&1 || apt-get download -q "$pkg" >/dev/null 2>&1 ||
-      { echo "qemu_deb: apt-get download $pkg failed" >&2; exit 1; }
-    rm -rf "deb-$pkg" && mkdir "deb-$pkg" &&
-      dpkg-deb -x "$(ls "${pkg}"_*.deb | head -1)" "deb-$pkg" && touch "deb-$pkg/.done"
-  ) 9>"$cache/.deb-$pkg.lock" || return 1
-  echo "$cache/deb-$pkg"
+  debian_deb "$@"
 }
 
-# Print the module files (relative to the modules dir) for the names given,
-# dependencies first, each once. Built-in modules are skipped; an unknown
-# name is an error.
+# The module files for the names given, dependencies first (see
+# debian_modules_resolve), from the kernel qemu_kernel set up.
 qemu_modules_resolve() {
-  local mdir="$QEMU_KROOT/lib/modules/$QEMU_KVER"
-  local -A seen=()
-  local -A path_of=() deps_of=()
-  local line key rel
-  # modules.dep: "kernel/x/a.ko: kernel/y/b.ko kernel/z/c.ko"
-  while IFS= read -r line; do
-    rel=${line%%:*}
-    key=${rel##*/}; key=${key%%.ko*}; key=${key//-/_}
-    path_of[$key]=$rel
-    deps_of[$rel]=${line#*:}
-  done <"$mdir/modules.dep"
-  local -A builtin=()
-  if [ -f "$mdir/modules.builtin" ]; then
-    while IFS= read -r rel; do
-      key=${rel##*/}; key=${key%%.ko*}; builtin[${key//-/_}]=1
-    done <"$mdir/modules.builtin"
-  fi
-  _qemu_visit() {
-    local r=$1 d
-    [ -n "${seen[$r]:-}" ] && return 0
-    seen[$r]=1
-    for d in ${deps_of[$r]}; do _qemu_visit "$d"; done
-    echo "$r"
-  }
-  local name
-  for name in "$@"; do
-    key=${name//-/_}
-    if [ -n "${path_of[$key]:-}" ]; then
-      _qemu_visit "${path_of[$key]}"
-    elif [ -n "${builtin[$key]:-}" ]; then
-      :
-    else
-      echo "qemu_modules_resolve: no module '$name' in $QEMU_KVER" >&2
-      return 1
-    fi
-  done
+  DEBIAN_KROOT=$QEMU_KROOT DEBIAN_KVER=$QEMU_KVER debian_modules_resolve "$@"
 }
 
 # Copy an ELF executable's ld.so and libraries (as ldd resolves them) into ROOT.
