@@ -9,9 +9,9 @@
  * On failure the half-made container directory is removed. */
 int lxc_create_ct(const struct ct_spec *spec);
 
-/* Unpack an archive into an existing empty directory with libarchive's
- * secure extraction flags, keeping owners, modes, ACLs, xattrs and
- * capabilities. 0 or a negative error. */
+/* Unpack an archive into an existing empty directory with safe_extract
+ * (entries below dev/ left out), keeping owners, modes, ACLs, xattrs and
+ * capabilities. 0 or a negative error (never -EEXIST or -EINVAL). */
 int archive_unpack_secure(const char *archive_path, const char *dest_dir);
 
 /* The LXC config text for spec (malloc'd). */

@@ -1,10 +1,8 @@
-/* OpenVZ sources into a scratch tree (ovz_source.h). Every entry is checked
- * here before libarchive writes it, and libarchive's own secure flags stay
- * on as a second line, so a hostile archive cannot write outside dest. */
+/* OpenVZ sources into a scratch tree (ovz_source.h), through the secure
+ * extraction create-ct uses too (safe_extract.h), so a hostile archive
+ * cannot write outside dest. */
 #include "ovz_source.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -18,15 +16,10 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "safe_extract.h"
 #include "util.h"
 
 extern char **environ;
-
-#define EXTRACT_FLAGS                                                                  \
-	(ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |           \
-	 ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_OWNER |              \
-	 ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_ACL |           \
-	 ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SPARSE)
 
 static const char lzo_magic[9] = { '\x89', 'L', 'Z', 'O', '\0', '\r', '\n', '\x1a', '\n' };
 
@@ -130,177 +123,11 @@ int ovz_wait(pid_t pid, const char *what)
 
 /* ---- extraction ---- */
 
-/* "./a/b" → "a/b"; NULL when absolute or with a ".." component. */
-static const char *relative(const char *p)
-{
-	if (p[0] == '/')
-		return NULL;
-	while (p[0] == '.' && p[1] == '/')
-		p += 2;
-	for (const char *c = p; *c;) {
-		size_t n = strcspn(c, "/");
-		if (n == 2 && c[0] == '.' && c[1] == '.')
-			return NULL;
-		c += n;
-		c += strspn(c, "/");
-	}
-	return p;
-}
-
-/* Whether a directory on the way to rel (relative to the working
- * directory, the tree's root) is a symlink: writing there would follow it. */
-static bool through_symlink(const char *rel)
-{
-	char buf[PATH_MAX];
-	snprintf(buf, sizeof(buf), "%s", rel);
-	for (char *s = strchr(buf, '/'); s; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		struct stat st;
-		bool link = buf[0] && lstat(buf, &st) == 0 && S_ISLNK(st.st_mode);
-		*s = '/';
-		if (link)
-			return true;
-	}
-	return false;
-}
-
-static int refuse(const char *source, const char *entry, const char *why)
-{
-	log_error("%s: refusing entry '%s': %s; nothing was converted", source, entry, why);
-	return -OVZ_EBADINPUT;
-}
-
-static int check_entry(const char *source, struct archive_entry *e)
-{
-	const char *path = archive_entry_pathname(e);
-	if (!path)
-		return refuse(source, "(no name)", "entry without a name");
-	const char *rel = relative(path);
-	if (!rel)
-		return refuse(source, path, path[0] == '/' ? "absolute path" : "'..' in the path");
-	if (through_symlink(rel))
-		return refuse(source, path, "its path goes through a symlink (it would land outside the tree)");
-	const char *link = archive_entry_hardlink(e);
-	if (link) {
-		const char *lrel = relative(link);
-		if (!lrel)
-			return refuse(source, path, "hard link to a target outside the tree");
-		if (through_symlink(lrel))
-			return refuse(source, path, "hard link through a symlink");
-	}
-	return 0;
-}
-
-static int copy_data(struct archive *in, struct archive *out, bool *read_err)
-{
-	for (;;) {
-		const void *buf;
-		size_t size;
-		la_int64_t offset;
-		int r = archive_read_data_block(in, &buf, &size, &offset);
-		if (r == ARCHIVE_EOF)
-			return 0;
-		if (r < ARCHIVE_WARN) {
-			*read_err = true;
-			return -1;
-		}
-		if (archive_write_data_block(out, buf, size, offset) < ARCHIVE_WARN)
-			return -1;
-	}
-}
-
-static int extract(struct archive *in, struct archive *out, const char *source)
-{
-	unsigned long warnings = 0, n = 0;
-	for (;;) {
-		struct archive_entry *e;
-		int r = archive_read_next_header(in, &e);
-		if (r == ARCHIVE_EOF)
-			break;
-		if (r < ARCHIVE_WARN) {
-			log_error("%s: not a readable tar archive: %s", source, archive_error_string(in));
-			return -OVZ_EBADINPUT;
-		}
-		int rc = check_entry(source, e);
-		if (rc < 0)
-			return rc;
-		n++;
-		bool read_err = false;
-		r = archive_write_header(out, e);
-		if (r >= ARCHIVE_WARN && archive_entry_size(e) > 0 && copy_data(in, out, &read_err) < 0)
-			r = ARCHIVE_FATAL;
-		if (r >= ARCHIVE_WARN) {
-			int f = archive_write_finish_entry(out);
-			if (f < r)
-				r = f;
-		}
-		if (read_err) {
-			log_error("%s: corrupt or cut short at '%s': %s", source,
-				  archive_entry_pathname(e), archive_error_string(in));
-			return -OVZ_EBADINPUT;
-		}
-		if (r == ARCHIVE_WARN && warnings++ < 20)
-			log_warn("%s: %s", archive_entry_pathname(e), archive_error_string(out));
-		if (r < ARCHIVE_WARN) {
-			int err = archive_errno(out);
-			log_error("writing '%s' from %s: %s", archive_entry_pathname(e), source,
-				  archive_error_string(out) ? archive_error_string(out) : "failed");
-			/* libarchive's secure checks give no errno; the disk's do. */
-			return err > 0 ? -err : -OVZ_EBADINPUT;
-		}
-	}
-	if (archive_write_close(out) != ARCHIVE_OK) {
-		log_error("finishing the extraction of %s: %s", source, archive_error_string(out));
-		return -EIO;
-	}
-	if (n == 0) {
-		log_error("%s: the archive is empty", source);
-		return -OVZ_EBADINPUT;
-	}
-	if (warnings)
-		log_warn("%lu entries of %s were written with warnings", warnings, source);
-	log_debug("%lu entries from %s", n, source);
-	return 0;
-}
-
 /* Read a tar stream from fd (or the file path when fd < 0) into dest. */
 static int extract_into(const char *source, const char *path, int fd, const char *dest)
 {
-	struct archive *in = archive_read_new(), *out = archive_write_disk_new();
-	int rc = 0, cwd = -1;
-	if (!in || !out) {
-		rc = -ENOMEM;
-		goto done;
-	}
-	archive_read_support_filter_all(in);
-	archive_read_support_format_tar(in);
-	int r = fd >= 0 ? archive_read_open_fd(in, fd, 1 << 20)
-			: archive_read_open_filename(in, path, 1 << 20);
-	if (r != ARCHIVE_OK) {
-		log_error("cannot read %s: %s", source, archive_error_string(in));
-		rc = -OVZ_EBADINPUT;
-		goto done;
-	}
-	archive_write_disk_set_options(out, EXTRACT_FLAGS);
-	/* libarchive's checks and our lstat()s are relative to the working
-	 * directory: work from inside dest (ct-import is one thread). */
-	cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (cwd < 0 || chdir(dest) < 0) {
-		rc = -errno;
-		log_error("cannot enter %s: %s", dest, strerror(-rc));
-		goto done;
-	}
-	rc = extract(in, out, source);
-	if (fchdir(cwd) < 0 && rc == 0)
-		rc = -errno;
-done:
-	if (cwd >= 0)
-		close(cwd);
-	if (out)
-		archive_write_free(out);
-	if (in)
-		archive_read_free(in);
-	return rc;
+	const struct safe_extract x = { .name = source, .path = fd >= 0 ? NULL : path, .fd = fd };
+	return safe_extract(&x, dest);
 }
 
 /* Extract what a child process writes to a pipe; the child's failure makes

@@ -8,10 +8,12 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "safe_extract.h"
+
 /* The error for malformed or unsafe input (exit status 4): an unreadable or
  * corrupt archive, a ../ or absolute entry, one through a symlink, a hard
  * link out of the tree, no configuration. */
-#define OVZ_EBADINPUT EBADMSG
+#define OVZ_EBADINPUT SAFE_EXTRACT_EBADINPUT
 
 /* The CTID a source names: "vzdump-openvz-CTID-…" (any directory, any
  * extension), or a private area's last path component; else the archive's
