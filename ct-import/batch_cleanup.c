@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include "convert_openvz.h"
 #include "log.h"
 #include "pve.h"
+#include "remove_tree.h"
 #include "util.h"
 
 static void child_fds(int out_fd)
@@ -87,21 +87,6 @@ int batch_run(char *const argv[], int out_fd)
 		if (errno != EINTR)
 			return -errno;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -EINTR;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if ((flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT)
-		log_warn("cannot remove %s: %s", path, strerror(errno));
-	return 0;
-}
-
-/* rm -rf that stays on one file system and never follows a symlink. */
-static void remove_tree(const char *dir)
-{
-	nftw(dir, rm_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
 static char *lxc_dir(const struct batch_env *env, const struct batch_entry *e)

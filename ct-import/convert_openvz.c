@@ -9,7 +9,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,6 +29,7 @@
 #include "ovz_report.h"
 #include "ovz_source.h"
 #include "pve.h"
+#include "remove_tree.h"
 #include "rootfs_at.h"
 #include "run.h"
 #include "util.h"
@@ -147,20 +147,6 @@ static int check_args(const struct ovz_args *a)
 }
 
 /* ---- scratch space ---- */
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if ((flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT)
-		log_warn("cannot remove %s: %s", path, strerror(errno));
-	return 0;
-}
-
-static void remove_tree(const char *dir)
-{
-	nftw(dir, rm_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-}
 
 /* Scratch directories of convert-openvz processes that no longer run. */
 static void sweep_stale(const char *cache)

@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "atomic_file.h"
 #include "fixups.h"
 #include "log.h"
+#include "remove_tree.h"
 #include "run.h"
 #include "util.h"
 
@@ -161,21 +161,6 @@ char *lxc_config_text(const struct ct_spec *spec, const char *rootfs)
 		return NULL;
 	}
 	return buf;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if ((flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT)
-		log_warn("cannot remove %s: %s", path, strerror(errno));
-	return 0;
-}
-
-/* rm -rf that stays on one file system and never follows a symlink. */
-static void remove_tree(const char *dir)
-{
-	nftw(dir, rm_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
 static int write_config(const char *ctdir, const char *text)
