@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "rootfs_at.h"
+#include "str_list.h"
 #include "util.h"
 
 #define MAX_FILE (4u << 20)
@@ -28,30 +29,20 @@ struct ofx {
 
 void ovz_fixlog_free(struct ovz_fixlog *l)
 {
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
+	str_list_free(l->v, l->n);
 	*l = (struct ovz_fixlog){ 0 };
 }
 
 static int note(struct ofx *fx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int note(struct ofx *fx, const char *fmt, ...)
 {
-	char *s;
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vasprintf(&s, fmt, ap);
+	int rc = str_list_vappendf(&fx->log->v, &fx->log->n, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return -ENOMEM;
-	char **grown = realloc(fx->log->v, (fx->log->n + 1) * sizeof(*grown));
-	if (!grown) {
-		free(s);
-		return -ENOMEM;
-	}
-	fx->log->v = grown;
-	fx->log->v[fx->log->n++] = s;
-	log_info("fixup: %s", s);
+	if (rc < 0)
+		return rc;
+	log_info("fixup: %s", fx->log->v[fx->log->n - 1]);
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "str_list.h"
 #include "util.h"
 
 /* Keys with no meaning for an LXC container, and why. */
@@ -50,21 +51,11 @@ static const struct {
 
 int veconf_map_note(struct veconf_map *m, const char *fmt, ...)
 {
-	char *s;
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vasprintf(&s, fmt, ap);
+	int rc = str_list_vappendf(&m->notes, &m->n_notes, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return -ENOMEM;
-	char **grown = realloc(m->notes, (m->n_notes + 1) * sizeof(*grown));
-	if (!grown) {
-		free(s);
-		return -ENOMEM;
-	}
-	m->notes = grown;
-	m->notes[m->n_notes++] = s;
-	return 0;
+	return rc;
 }
 
 int veconf_map_fail(struct veconf_map *m, const char *file, const struct veconf_entry *e,
@@ -314,9 +305,7 @@ void veconf_map_free(struct veconf_map *m)
 		free(m->unmapped[i].value);
 	}
 	free(m->unmapped);
-	for (size_t i = 0; i < m->n_notes; i++)
-		free(m->notes[i]);
-	free(m->notes);
+	str_list_free(m->notes, m->n_notes);
 	*m = (struct veconf_map){ .onboot = -1 };
 }
 
