@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "capture_sink.h"
 #include "resume.h"
 #include "resume_stage.h"
 #include "sha256.h"
@@ -134,20 +135,6 @@ static void test_ready_lines(void **state)
 	assert_int_equal(stream_ack_parse("ACK 1", &off, &wire), -EPROTO);
 	assert_int_equal(stream_ack_parse("ACK 1 2 3", &off, &wire), -EPROTO);
 	assert_int_equal(stream_ack_parse("ACK -1 2", &off, &wire), -EPROTO);
-}
-
-struct capture {
-	uint8_t *buf;
-	size_t len;
-};
-
-static int capture_sink(void *ctx, const void *buf, size_t len)
-{
-	struct capture *c = ctx;
-	c->buf = realloc(c->buf, c->len + len);
-	memcpy(c->buf + c->len, buf, len);
-	c->len += len;
-	return 0;
 }
 
 /* A stream cut after a checkpoint and resumed from it ends with the END

@@ -11,23 +11,9 @@
 
 #include <cmocka.h>
 
+#include "capture_sink.h"
 #include "stream.h"
 #include "util.h"
-
-/* Collects everything written into one growing buffer. */
-struct capture {
-	uint8_t *buf;
-	size_t len;
-};
-
-static int capture_sink(void *ctx, const void *buf, size_t len)
-{
-	struct capture *c = ctx;
-	c->buf = realloc(c->buf, c->len + len);
-	memcpy(c->buf + c->len, buf, len);
-	c->len += len;
-	return 0;
-}
 
 /* A pipe's read end holding bytes (small enough for the pipe buffer or
  * written by a child). */
