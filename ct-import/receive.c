@@ -18,6 +18,7 @@
 #include "receive_disk.h"
 #include "resume_stage.h"
 #include "stream.h"
+#include "unreadable_list.h"
 #include "util.h"
 
 enum { OPT_CACHE_DIR = 256, OPT_CONFIG, OPT_FORCE, OPT_IMPORT_DIR, OPT_TARGET_DEV, OPT_FORMAT, OPT_COMPRESS };
@@ -115,6 +116,7 @@ struct template_rx {
 	struct resume_stage *stage;  /* resumable: checkpoints made durable */
 	FILE *reply;
 	uint64_t wire;             /* stream bytes read so far */
+	struct unreadable_list bad;  /* the sender's unreadable file ranges */
 };
 
 /* A CHECKPOINT: the sender's hash state must be ours; when resumable, the
@@ -162,6 +164,13 @@ static int receive_body(int in, struct template_rx *rx, uint8_t *buf, struct sha
 		if (rc < 0)
 			break;
 		rx->wire += STREAM_FRAME_HEADER_LEN + (uint64_t)h.length;
+		/* Unreadable ranges come after the data, so no checkpoint
+		 * lies past one (a resumed sender sends them all again). */
+		if (rx->bad.count && (h.type == FRAME_DATA || h.type == FRAME_CHECKPOINT)) {
+			log_error("frame type %u after the unreadable ranges", h.type);
+			rc = -EPROTO;
+			break;
+		}
 		if (h.type == FRAME_DATA) {
 			if (h.offset != written) {
 				log_error("data frame at offset %llu, expected %llu",
@@ -177,6 +186,9 @@ static int receive_body(int in, struct template_rx *rx, uint8_t *buf, struct sha
 			written += h.length;
 		} else if (h.type == FRAME_CHECKPOINT) {
 			if ((rc = take_checkpoint(rx, &h, buf, written, sha)) < 0)
+				break;
+		} else if (h.type == FRAME_UNREADABLE) {
+			if ((rc = unreadable_take_file(&rx->bad, &h, buf)) < 0)
 				break;
 		} else if (h.type == FRAME_END) {
 			if (h.offset != written) {
@@ -297,6 +309,7 @@ int receive_stream(int in, FILE *reply, const struct cti_config *cfg,
 	struct resume_stage st = { .fd = -1, .dirfd = -1, .lockfd = -1 };
 	bool staged = false;
 	struct template_hello hello = { 0 };
+	struct template_rx rx = { 0 };
 	struct frame_header h;
 	struct sha256 sha = { 0 };
 	uint64_t total = 0, written = 0;
@@ -340,8 +353,8 @@ int receive_stream(int in, FILE *reply, const struct cti_config *cfg,
 	if (version >= 2)
 		resume_stage_ready(reply, staged ? &st : NULL);
 	log_info("receiving template %s into %s", final, cfg->cache_dir);
-	struct template_rx rx = { .fd = staged ? st.fd : f.fd, .name = final,
-				  .stage = staged ? &st : NULL, .reply = reply, .wire = wire };
+	rx = (struct template_rx){ .fd = staged ? st.fd : f.fd, .name = final,
+				   .stage = staged ? &st : NULL, .reply = reply, .wire = wire };
 	rc = receive_body(in, &rx, buf, &sha, written, &total, digest);
 	if (rc < 0) {
 		/* A cut connection keeps what is durable for the next attempt;
@@ -355,6 +368,9 @@ int receive_stream(int in, FILE *reply, const struct cti_config *cfg,
 		goto out;
 	if (hello.inventory)
 		store_inventory(cfg->cache_dir, hello.name, hello.inventory);
+	/* Beside the template (and none left from an earlier one). */
+	if (unreadable_store_template(&rx.bad, cfg->cache_dir, final, hello.name) < 0)
+		log_warn("the list of %s's unreadable ranges was not kept", final);
 	char hex[2 * SHA256_LEN + 1], size[32];
 	sha256_hex(digest, hex);
 	log_info("stored %s/%s (%s, sha256 %s)", cfg->cache_dir, final,
@@ -366,6 +382,7 @@ int receive_stream(int in, FILE *reply, const struct cti_config *cfg,
 	fprintf(reply, "%s\n", ok);
 out:
 	sha256_abandon(&sha);
+	unreadable_free(&rx.bad);
 	free(hello.inventory);
 	atomic_file_discard(&f);
 	resume_stage_close(&st);

@@ -166,6 +166,21 @@ int stream_write_zero(struct stream_writer *w, uint64_t count)
 	return rc;
 }
 
+int stream_write_unreadable(struct stream_writer *w, uint64_t off, uint64_t len,
+			    const char *owner, size_t olen)
+{
+	uint8_t p[STREAM_MAX_UNREADABLE];
+	if (olen > STREAM_MAX_OWNER)
+		return -E2BIG;
+	int rc = flush_data(w);
+	if (rc)
+		return rc;
+	put_be64(p, len);
+	if (olen)
+		memcpy(p + 8, owner, olen);
+	return send_frame(w, FRAME_UNREADABLE, off, p, (uint32_t)(8 + olen));
+}
+
 int stream_write_end(struct stream_writer *w, uint8_t digest[SHA256_LEN])
 {
 	int rc = flush_data(w);

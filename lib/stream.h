@@ -26,6 +26,10 @@
 #define STREAM_MAX_ABORT 4096u
 #define STREAM_MAX_OWNER 4096u
 #define STREAM_MAX_UNREADABLE (8u + STREAM_MAX_OWNER)
+/* A template stream lists at most this many unreadable file ranges, with
+ * at most this many owner (path) bytes in all; more is a protocol error. */
+#define STREAM_MAX_FILE_RANGES 100000u
+#define STREAM_MAX_FILE_RANGE_BYTES (16u << 20)
 /* CHECKPOINT payload: u64 aux | u32 level | u32 reserved | content hash
  * state | aux hash state (lib/sha256.h SHA256_STATE_LEN each). */
 #define STREAM_CHECKPOINT_LEN (16u + 2u * SHA256_STATE_LEN)
@@ -46,8 +50,10 @@ enum frame_type {
 	FRAME_ZDATA = 6,  /* payload: u32 n, then one zstd frame of n bytes */
 	FRAME_CHECKPOINT = 7,  /* v2: a point the receiver makes durable and
 				  acknowledges; offset: content offset */
-	FRAME_UNREADABLE = 8,  /* disk: offset of a range the sender could not read;
-				  payload: u64 length, then the owner as text */
+	FRAME_UNREADABLE = 8,  /* offset of a range the sender could not read (disk:
+				  on the disk; template: in the file); payload:
+				  u64 length, then the owner (template: the file's
+				  path) as text */
 };
 
 struct frame_header {
@@ -113,6 +119,10 @@ int stream_writer_resume(struct stream_writer *w, uint64_t offset,
 /* Flush pending data and send a CHECKPOINT at the current offset with the
  * writer's hash state (c->offset and c->sha are filled in). */
 int stream_write_checkpoint(struct stream_writer *w, struct stream_checkpoint *c);
+/* Flush pending data and send UNREADABLE: a range of len bytes at off
+ * and its owner (olen bytes, at most STREAM_MAX_OWNER). */
+int stream_write_unreadable(struct stream_writer *w, uint64_t off, uint64_t len,
+			    const char *owner, size_t olen);
 /* Tell the receiver to discard everything (best effort). */
 int stream_write_abort(struct stream_writer *w, const char *reason);
 void stream_writer_free(struct stream_writer *w);
