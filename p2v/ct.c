@@ -12,6 +12,7 @@
 #include "async_sink.h"
 #include "atomic_file.h"
 #include "commands.h"
+#include "ct_report.h"
 #include "inventory.h"
 #include "gate.h"
 #include "log.h"
@@ -268,6 +269,10 @@ static int archive_to_file(struct ct_args *a, struct progress *prog,
 	if (rc == 0)
 		rc = atomic_file_commit(&f, a->force);
 	atomic_file_discard(&f);
+	/* The bad-sector list beside the archive, as ct-import keeps it. */
+	if (rc == 0 && ct_report_store(a->output, a->name, a->tar.root, a->tar.on_read_error,
+				       stats) < 0)
+		log_warn("the list of unreadable ranges was not written beside %s", a->output);
 	return rc;
 }
 
@@ -367,8 +372,14 @@ static int ct_attempt(struct ct_send *cs, struct ssh_conn *conn)
 		a->tar.checkpoint_ctx = cs;
 		a->tar.checkpoint_every = STREAM_CHECKPOINT_EVERY;
 	}
-	free(cs->stats->unreadable);
+	/* Archiving again from the start (resuming skips what was sent, but
+	 * reads it) finds the same unreadable ranges again, so the list is
+	 * whole after a reconnect or a --resume. */
+	tarball_stats_free(cs->stats);
 	rc = tarball_write(&a->tar, ct_sink_write, &sink, cs->stats);
+	/* The unreadable ranges go after the last data, before END. */
+	if (rc == 0)
+		rc = ct_report_send(&cs->w, cs->stats);
 	if (rc == 0 && (rc = stream_write_end(&cs->w, cs->digest)) == 0)
 		cs->have_digest = true;
 	else if (rc != 0 && !ssh_conn_lost(conn))
@@ -535,20 +546,9 @@ int cmd_ct(int argc, char **argv)
 	if (mounts)
 		source_unmount(mounts);
 	char src[32], out[32];
-	if (stats.unreadable_ranges) {
-		/* The bad-sector report, whole, at the end of the run. */
-		log_warn("%llu unreadable range%s in the source's files, %s (%s):",
-			 (unsigned long long)stats.unreadable_ranges,
-			 stats.unreadable_ranges == 1 ? "" : "s",
-			 format_bytes(stats.unreadable_bytes, src, sizeof(src)),
-			 a.tar.on_read_error == READ_ERROR_ZERO ? "zeros in the archive" : "the archive failed");
-		for (char *l = stats.unreadable, *nl; l && *l; l = nl + 1) {
-			if (!(nl = strchr(l, '\n')))
-				break;
-			log_warn("unreadable file range: %.*s", (int)(nl - l), l);
-		}
-	}
-	free(stats.unreadable);
+	/* The bad-sector report, whole, at the end of the run. */
+	ct_report_log(&stats, a.tar.on_read_error);
+	tarball_stats_free(&stats);
 	if (rc == P2V_EXIT_OK)
 		log_info("%llu entries, %s read, %s sent in %.1f s (%s level %d-%d)%s",
 			 (unsigned long long)stats.entries,

@@ -48,8 +48,6 @@ struct tb {
 	struct archive_entry_linkresolver *res;
 	uint64_t last_report_bytes;
 	struct timespec last_report;
-	FILE *bad;              /* stats->unreadable, as it is written */
-	size_t bad_len;
 };
 
 const char *tarball_extension(enum tar_compression c)
@@ -110,17 +108,25 @@ static ssize_t read_around_bad(struct tb *t, int fd, const char *rel, size_t wan
 		errno = (int)-lost;
 		return -1;
 	}
-	if (!t->bad && !(t->bad = open_memstream(&t->st->unreadable, &t->bad_len))) {
+	struct tar_bad_range *v = bad.n ? realloc(t->st->bad, (t->st->n_bad + bad.n) * sizeof(*v))
+					: t->st->bad;
+	if (bad.n && !v) {
 		bad_list_free(&bad);
 		errno = ENOMEM;
 		return -1;
 	}
+	t->st->bad = v;
 	for (size_t i = 0; i < bad.n; i++) {
+		char *file = NULL;
+		if (asprintf(&file, "/%s", rel) < 0) {
+			bad_list_free(&bad);
+			errno = ENOMEM;
+			return -1;
+		}
+		v[t->st->n_bad++] = (struct tar_bad_range){ file, bad.v[i].off, bad.v[i].len };
 		log_warn("unreadable: file=/%s offset=%llu length=%llu%s", rel,
 			 (unsigned long long)bad.v[i].off, (unsigned long long)bad.v[i].len,
 			 t->o->on_read_error == READ_ERROR_ZERO ? " (zero-filled)" : "");
-		fprintf(t->bad, "/%s offset=%llu length=%llu\n", rel, (unsigned long long)bad.v[i].off,
-			(unsigned long long)bad.v[i].len);
 	}
 	t->st->unreadable_ranges += bad.n;
 	t->st->unreadable_bytes += (uint64_t)lost;
@@ -418,6 +424,15 @@ static int run(struct tb *t)
 	return 0;
 }
 
+void tarball_stats_free(struct tarball_stats *stats)
+{
+	for (size_t i = 0; i < stats->n_bad; i++)
+		free(stats->bad[i].file);
+	free(stats->bad);
+	stats->bad = NULL;
+	stats->n_bad = 0;
+}
+
 int tarball_write(const struct tarball_opts *opts, tarball_sink_fn sink, void *sink_ctx,
 		  struct tarball_stats *stats)
 {
@@ -482,8 +497,6 @@ out:
 	tar_output_free(&t.out);  /* also closes the writer, if run() did not */
 	if (t.disk)
 		archive_read_free(t.disk);
-	if (t.bad)
-		fclose(t.bad);  /* completes stats->unreadable */
 	free(zeros);
 	free(t.buf);
 	free(t.path);

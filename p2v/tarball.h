@@ -47,6 +47,14 @@ struct tarball_opts {
 	int start_level;
 };
 
+/* A file data range that stayed unreadable: its path in the archive
+ * ("/etc/…", the name's bytes as they are), byte offset within the file
+ * and length. */
+struct tar_bad_range {
+	char *file;
+	uint64_t off, len;
+};
+
 struct tarball_stats {
 	uint64_t entries;
 	uint64_t source_bytes;      /* file data read */
@@ -54,14 +62,19 @@ struct tarball_stats {
 	uint64_t warnings;          /* unreadable entries skipped with a warning */
 	uint64_t unreadable_bytes;  /* file data lost to bad sectors, zero-filled */
 	uint64_t unreadable_ranges;
-	char *unreadable;           /* one line per range, "PATH offset=N length=N";
-				       malloc'd or NULL, the caller frees */
+	struct tar_bad_range *bad;  /* the ranges, in the order found; malloc'd,
+				       tarball_stats_free frees them */
+	size_t n_bad;
 	int level_min, level_max;   /* zstd levels used */
 };
 
 /* Sink for the compressed bytes: returns 0 or a negative error, which aborts
  * the archive. */
 typedef int (*tarball_sink_fn)(void *ctx, const void *buf, size_t len);
+
+/* Free what tarball_write left in stats (the lists of unreadable ranges);
+ * stats stays usable for another tarball_write. */
+void tarball_stats_free(struct tarball_stats *stats);
 
 /* Archive opts->root into sink. Returns 0 or a negative error (logged). */
 int tarball_write(const struct tarball_opts *opts, tarball_sink_fn sink, void *sink_ctx,
