@@ -8,9 +8,10 @@
  * After each run: nothing but those two directories exists in ROOT and
  * ROOT/sandbox (a name that escaped would land there); on failure both are
  * empty; on success they hold exactly the file the OK line names (plus
- * .p2v/NAME.json) and its content hashes to the SHA-256 the OK line gives
- * (a qcow2 image read back through tests/tools/qcow2_read.c). Then the
- * directories are emptied for the next input.
+ * .p2v/NAME.json and the list of unreadable ranges beside it) and its
+ * content hashes to the SHA-256 the OK line gives (a qcow2 image read
+ * back through tests/tools/qcow2_read.c). Then the directories are emptied
+ * for the next input.
  *
  * Version 2 streams: the READY and ACK lines on the reply must parse; a
  * resumable transfer may leave its hidden staging files (.NAME.partial,
@@ -233,8 +234,23 @@ static bool has_checkpoint(const char *dir)
 	return false;
 }
 
+/* The list of unreadable ranges beside what was published: a template's
+ * FILE.unreadable.json, a disk's NAME.unreadable.json (NAME: the file's
+ * name before its extension). */
+static bool is_unreadable_list(const char *published, const char *name)
+{
+	static const char suffix[] = ".unreadable.json";
+	size_t nl = strlen(name), sl = sizeof(suffix) - 1;
+	if (nl <= sl || strcmp(name + nl - sl, suffix))
+		return false;
+	size_t stem = nl - sl;
+	return strlen(published) >= stem && !strncmp(published, name, stem) &&
+	       (published[stem] == '\0' || published[stem] == '.');
+}
+
 /* What a directory may hold after the run: the published file, when it is
- * there, and .p2v/<name>.json beside it, and staging files. */
+ * there, .p2v/<name>.json and its list of unreadable ranges beside it, and
+ * staging files. */
 static void check_dir(const char *dir, const char *published)
 {
 	char names[16][256];
@@ -243,6 +259,8 @@ static void check_dir(const char *dir, const char *published)
 		fuzz_die("%d entries in %s", n, dir);
 	for (int i = 0; i < n && i < 16; i++) {
 		if (published && !strcmp(names[i], published))
+			continue;
+		if (published && is_unreadable_list(published, names[i]))
 			continue;
 		if (is_staging(dir, names[i]))
 			continue;

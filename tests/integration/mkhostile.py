@@ -14,6 +14,7 @@ expression of S (the announced size) and M (2**64), e.g. M-4096, S+1:
   zero@OFF:COUNT       ZERO of COUNT bytes
   zdata@OFF:N[:CLAIM]  ZDATA: N bytes of 0x5a compressed, announced as CLAIM
   unreadable@OFF:LEN[:OWNERHEX]  UNREADABLE (length, owner bytes in hex)
+  many@COUNT:LEN:OWNERHEX  COUNT UNREADABLE frames at 0, LEN, 2*LEN, ...
   end@OFF              END with the SHA-256 of what a receiver would hold
                        (the data and zero frames so far, zeros elsewhere)
   abort@0              ABORT
@@ -102,6 +103,10 @@ for f in a.frames:
     elif typ == "unreadable":
         owner = bytes.fromhex(parts[2]) if len(parts) > 2 else b""
         frame(8, struct.pack(">Q", num(parts[1])) + owner, off)
+    elif typ == "many":
+        owner = bytes.fromhex(parts[2])
+        for i in range(off):
+            frame(8, struct.pack(">Q", num(parts[1])) + owner, i * num(parts[1]))
     elif typ == "end":
         frame(4, digest(off), off)
     elif typ == "abort":

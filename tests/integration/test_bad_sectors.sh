@@ -15,6 +15,12 @@
 #    FUSE file): with zero, the archive holds the files with the lost
 #    filesystem blocks as zeros, and the report names each file and range;
 #    with fail, no archive.
+#    The list also travels to ct-import (UNREADABLE frames) and is kept
+#    beside the template as NAME.tar.zst.unreadable.json, as --output
+#    keeps FILE.unreadable.json; a later clean template of that name does
+#    not keep the stale list.
+#  - p2v ct with a cut connection after a checkpoint past a bad range: the
+#    resumed stream still lists that range, once.
 #  - p2v disk killed (SIGKILL) after it passed a bad range, then --resume:
 #    the receiver resumes past that range, whose record p2v kept, so the
 #    final report still lists it.
@@ -174,6 +180,7 @@ set -e
 [ $rc = 1 ] || { cat "$T/log.ctf" >&2; fail "p2v ct with fail: expected exit 1, got $rc"; }
 assert_grep "unreadable sectors; stopping" "$T/log.ctf"
 [ ! -e "$T/ctf.tar.zst" ] || fail "p2v ct published an archive after a read error"
+[ ! -e "$T/ctf.tar.zst.unreadable.json" ] || fail "p2v ct wrote a list for an archive it did not publish"
 "$P2V" ct --name ctz --root "$T/ctm" --output "$T/ctz.tar.zst" --on-read-error=zero --progress none \
   2>"$T/log.ctz" || { cat "$T/log.ctz" >&2; fail "p2v ct --on-read-error=zero"; }
 # Through ext4's page cache the unit lost is a filesystem block: the
@@ -182,6 +189,27 @@ CT_EXPECT=$(printf '%s\n' "/big1 $((100 * 4096))" "/big1 $((1500 * 4096))" "/dat
   "/data/$CAFE $((5 * 4096))" | sort)
 got=$(sed -n 's/.*unreadable file range: \(.*\) offset=\([0-9]*\) length=4096$/\1 \2/p' "$T/log.ctz" | sort)
 [ "$got" = "$CT_EXPECT" ] || { printf 'expected:\n%s\ngot:\n%s\n' "$CT_EXPECT" "$got" >&2; fail "p2v ct's report"; }
+# ct_json FILE: "PATH OFFSET" per listed range (each 4096 bytes, owner =
+# file), sorted; the counts must agree with the list.
+ct_json() {
+  local out
+  out=$(python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["template"] == sys.argv[2], j
+assert j["unreadable_ranges"] == len(j["unreadable"]), j
+assert j["unreadable_bytes"] == sum(r["length"] for r in j["unreadable"]), j
+for r in j["unreadable"]:
+    assert r["length"] == 4096 and r["owner"] == r["file"], r
+    print(r["file"], r["offset"])
+' "$1" "$2") || return 1
+  printf '%s\n' "$out" | sort
+}
+# In JSON the Latin-1 name is UTF-8 with '?' for its stray byte.
+CT_EXPECT_JSON=$(printf '%s\n' "$CT_EXPECT" | sed "s|/data/$CAFE |/data/caf? |" | sort)
+got=$(ct_json "$T/ctz.tar.zst.unreadable.json" ctz) || fail "bad JSON beside the local archive"
+[ "$got" = "$CT_EXPECT_JSON" ] ||
+  { printf 'expected:\n%s\ngot:\n%s\n' "$CT_EXPECT_JSON" "$got" >&2; fail "the local archive's JSON list"; }
 mkdir -p "$T/x"
 tar -C "$T/x" --zstd -xf "$T/ctz.tar.zst" || fail "tar cannot read the archive"
 cp "$T/big1" "$T/big1.z"; cp "$T/notes.txt" "$T/notes.z"
@@ -207,6 +235,17 @@ mkdir -p "$T/x2"
 tar -C "$T/x2" --zstd -xf "$CACHE/ctsz.tar.zst" || fail "tar cannot read the received template"
 cmp "$T/big1.z" "$T/x2/big1" && cmp "$T/notes.z" "$T/x2/data/notes.txt" &&
   cmp "$T/cafe.z" "$T/x2/data/$CAFE" || fail "the received template's files differ"
+got=$(ct_json "$CACHE/ctsz.tar.zst.unreadable.json" ctsz) || fail "bad JSON beside the received template"
+[ "$got" = "$CT_EXPECT_JSON" ] ||
+  { printf 'expected:\n%s\ngot:\n%s\n' "$CT_EXPECT_JSON" "$got" >&2; fail "the received template's JSON list"; }
+assert_grep '"file": "ctsz.tar.zst"' "$CACHE/ctsz.tar.zst.unreadable.json"
+step "a clean template replacing it leaves no stale list"
+mkdir -p "$T/clean/etc"; echo clean >"$T/clean/etc/hostname"
+"$P2V" ct --name ctsz --root "$T/clean" "${SSHOPT[@]}" --on-read-error=zero \
+  --remote-import "$CTI receive --cache-dir $CACHE --force" 2>"$T/log.ctclean" ||
+  { cat "$T/log.ctclean" >&2; fail "p2v ct of a clean root"; }
+[ ! -e "$CACHE/ctsz.tar.zst.unreadable.json" ] || fail "the stale list of the earlier ctsz survived"
+assert_grep "removed .*ctsz.tar.zst.unreadable.json" "$T/log.ctclean"
 umount "$T/ctm"; losetup -d "$LOOP"; LOOP=
 
 step "the source was only read"
@@ -214,6 +253,48 @@ step "the source was only read"
 for _ in $(seq 100); do umount "$MNT" 2>/dev/null && break; sleep 0.1; done
 ! mountpoint -q "$MNT" || fail "cannot unmount the FUSE file"
 [ "$(sha256sum <"$SRC")" = "$src_sum" ] || fail "the source image changed"
+
+step "p2v ct cut after a checkpoint past a bad range: the resumed stream lists it once"
+# 56 MiB of random data in /a (nothing compresses): checkpoints come every
+# 16 MiB of stream; the proxy cuts at 40 MB, past the first and past the
+# bad block 10 of /a; block 13000 comes after the cut.
+SRC3=$T/src3.img MNT3=$T/bad3.img LOOP3=
+truncate -s 80M "$SRC3"
+mkfs.ext4 -q -F -b 4096 "$SRC3" || fail "mkfs"
+head -c $((56 << 20)) /dev/urandom >"$T/a"
+debugfs -w -R "write $T/a /a" "$SRC3" >/dev/null 2>&1
+A1=$(debugfs -R "bmap /a 10" "$SRC3" 2>/dev/null | tail -1)
+A2=$(debugfs -R "bmap /a 13000" "$SRC3" 2>/dev/null | tail -1)
+for b in "$A1" "$A2"; do [[ $b =~ ^[0-9]+$ ]] && [ "$b" -gt 0 ] || fail "bmap: '$b'"; done
+touch "$MNT3"
+"$EIO" "$SRC3" "$MNT3" $((A1 * 4096 + 512)):512 $((A2 * 4096)):512 2>"$T/fuse3.log" &
+at_exit 'mountpoint -q "$T/ctm3" 2>/dev/null && umount "$T/ctm3"; [ -n "$LOOP3" ] && losetup -d "$LOOP3"; mountpoint -q "$MNT3" 2>/dev/null && umount "$MNT3"'
+for _ in $(seq 50); do mountpoint -q "$MNT3" && break; sleep 0.1; done
+mountpoint -q "$MNT3" || fail "eio_fuse did not mount the third source"
+LOOP3=$(losetup -f -r --show "$MNT3") || fail "losetup"
+mkdir -p "$T/ctm3"
+mount -o ro,noload "$LOOP3" "$T/ctm3" || fail "mount"
+rm -f "$T/px3.port"
+python3 "$TOP/tests/integration/cutproxy.py" --target "$SSHD_PORT" --cuts 40000000 \
+  --port-file "$T/px3.port" --log "$T/px3.log" & px3=$!
+at_exit "kill $px3 2>/dev/null"
+for _ in $(seq 100); do [ -s "$T/px3.port" ] && break; sleep 0.1; done
+"$P2V" ct --name ctcut --root "$T/ctm3" --to "root@127.0.0.1:$(cat "$T/px3.port")" -i "$SSH_ID" \
+  --hostkey "$SSHD_HOSTKEY_PIN" --progress none --state-dir "$T/state" --level 1 --on-read-error=zero \
+  --remote-import "$CTI receive --cache-dir $CACHE" 2>"$T/log.ctcut" ||
+  { cat "$T/log.ctcut" >&2; fail "p2v ct through the cut"; }
+grep -q "^cut " "$T/px3.log" || fail "the proxy did not cut"
+grep -q "ctcut: resuming at offset [1-9]" "$T/log.ctcut" ||
+  { cat "$T/log.ctcut" >&2; fail "the ct stream did not resume past its start"; }
+got=$(ct_json "$CACHE/ctcut.tar.zst.unreadable.json" ctcut) || fail "bad JSON after the cut"
+[ "$got" = "$(printf '%s\n' "/a $((10 * 4096))" "/a $((13000 * 4096))")" ] ||
+  { echo "$got" >&2; fail "the list after a cut"; }
+mkdir -p "$T/x3"
+tar -C "$T/x3" --zstd -xf "$CACHE/ctcut.tar.zst" || fail "tar cannot read the resumed template"
+for b in 10 13000; do dd if=/dev/zero of="$T/a" bs=4096 seek=$b count=1 conv=notrunc status=none; done
+cmp "$T/a" "$T/x3/a" || fail "/a in the resumed template is not the file with its bad blocks zeroed"
+umount "$T/ctm3"; losetup -d "$LOOP3"; LOOP3=
+for _ in $(seq 100); do umount "$MNT3" 2>/dev/null && break; sleep 0.1; done
 
 step "killed after a bad range, then --resume: the range is still listed"
 # 160 MiB of random data (nothing to skip, nothing to compress) through a

@@ -34,6 +34,25 @@ step "controls: well-formed streams from the same generator are accepted"
 $MK --kind template --name-json '"okt"' data@0:5000 data@5000:100 end@5100 | "${RX[@]}" >"$T/reply" ||
   fail "a well-formed template was refused"
 [ -f "$CACHE/okt.tar.zst" ] || fail "no template published"
+[ ! -e "$CACHE/okt.tar.zst.unreadable.json" ] || fail "a list for a template without bad ranges"
+# A template with unreadable file ranges (of different files, in any
+# order), and one with 100000 ranges (the most a template may list):
+# accepted, listed beside the template.
+$MK --kind template --name-json '"oku"' data@0:5000 unreadable@8192:4096:2f7661722f6c6f67 \
+  unreadable@0:512:2f61 end@5000 | "${RX[@]}" >"$T/reply" || fail "a template with unreadable ranges was refused"
+python3 - "$CACHE/oku.tar.zst.unreadable.json" <<'EOF' || fail "the unreadable list beside the template"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["template"] == "oku" and j["file"] == "oku.tar.zst", j
+assert j["unreadable_ranges"] == 2 and j["unreadable_bytes"] == 4608, j
+assert j["unreadable"] == [{"file": "/var/log", "offset": 8192, "length": 4096, "owner": "/var/log"},
+                           {"file": "/a", "offset": 0, "length": 512, "owner": "/a"}], j
+EOF
+$MK --kind template --name-json '"okm"' data@0:100 many@100000:1:2f61 end@100 | "${RX[@]}" >"$T/reply" ||
+  fail "a template with 100000 unreadable ranges was refused"
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["unreadable_ranges"] == j["listed"] == 100000' \
+  "$CACHE/okm.tar.zst.unreadable.json" || fail "the 100000 ranges beside the template"
+rm -f "$CACHE"/oku.tar.zst* "$CACHE"/okm.tar.zst*
 $MK --name-json '"okd"' data@0:4096 zero@4096:4096 zdata@65536:8192 unreadable@131072:1024:2f62696731 \
   data@200000:100 end@S | "${RX[@]}" >"$T/reply" || fail "a well-formed disk was refused"
 [ -f "$IMPORT/okd.qcow2" ] || fail "no disk image published"
@@ -150,7 +169,24 @@ refused 4 "template DATA overlapping" --kind template data@0:100 data@50:100 end
 refused 4 "template DATA wrapping past 2^64" --kind template data@0:100 data@M-50:100 end@100
 refused 4 "template ZERO frame" --kind template zero@0:100 end@100
 refused 4 "template END at 2^64-1" --kind template data@0:100 end@M-1
-refused 4 "template UNREADABLE frame" --kind template data@0:100 unreadable@0:10 end@100
+
+step "template UNREADABLE frames (a range of a file, the file's path as owner)"
+OWN=2f61   # "/a"
+refused 4 "template UNREADABLE without an owner" --kind template data@0:100 unreadable@0:10 end@100
+refused 4 "template UNREADABLE wrapping past 2^64" --kind template data@0:100 unreadable@M-512:1024:$OWN end@100
+refused 4 "template UNREADABLE past the largest file offset" --kind template data@0:100 \
+  unreadable@0x7fffffffffffffff:1:$OWN end@100
+refused 4 "template UNREADABLE of 2^64-1 bytes" --kind template data@0:100 unreadable@0:M-1:$OWN end@100
+refused 4 "template UNREADABLE of 0 bytes" --kind template data@0:100 unreadable@0:0:$OWN end@100
+refused 4 "template UNREADABLE owner not UTF-8" --kind template data@0:100 unreadable@0:512:ff2f end@100
+refused 4 "template UNREADABLE owner with a NUL" --kind template data@0:100 unreadable@0:512:2f0061 end@100
+refused 4 "template UNREADABLE payload of 2 bytes" --kind template data@0:100 raw@0:8:0102 end@100
+refused 4 "template UNREADABLE followed by data" --kind template data@0:100 unreadable@0:512:$OWN \
+  data@100:100 end@200
+refused 4 "template: 100001 UNREADABLE frames" --kind template data@0:100 many@100001:1:$OWN end@100
+LONG=$(python3 -c 'print("2f" + "61" * 4095)')   # a 4096-byte path
+refused 4 "template: 4097 UNREADABLE frames of 4 KiB paths (16 MiB)" --kind template data@0:100 \
+  many@4097:1:$LONG end@100
 
 step "version 2 (resumable) streams: transfer ids and checkpoints"
 ID=0123456789abcdef0123456789abcdef
