@@ -8,72 +8,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text_edit.h"
 #include "util.h"
 
 #define P2V_COMMENT "# p2v: "
-
-/* A text being built with open_memstream. */
-struct out {
-	FILE *f;
-	char *buf;
-	size_t len;
-	bool changed;
-};
-
-static bool out_open(struct out *o)
-{
-	*o = (struct out){ 0 };
-	o->f = open_memstream(&o->buf, &o->len);
-	return o->f != NULL;
-}
-
-/* The new text, or NULL when unchanged (or out of memory). */
-static char *out_finish(struct out *o)
-{
-	bool err = ferror(o->f);
-	fclose(o->f);
-	if (err || !o->changed) {
-		free(o->buf);
-		return NULL;
-	}
-	return o->buf;
-}
-
-/* Calls fn for each line (without its '\n'; len excludes it). */
-#define FOR_EACH_LINE(text, line, len)                                            \
-	for (const char *line = (text), *_nl; *line;                              \
-	     line = *_nl ? _nl + 1 : _nl)                                         \
-		for (size_t len = (size_t)((_nl = strchrnul(line, '\n')) - line), \
-			    _once = 1; _once; _once = 0)
-
-/* The n-th whitespace-separated word of line[0..len) into buf ("" if none). */
-static const char *word(const char *line, size_t len, int n, char *buf, size_t size)
-{
-	size_t i = 0;
-	for (int k = 0;; k++) {
-		while (i < len && isspace((unsigned char)line[i]))
-			i++;
-		size_t start = i;
-		while (i < len && !isspace((unsigned char)line[i]))
-			i++;
-		if (k == n || start == i) {
-			size_t w = i - start < size - 1 ? i - start : size - 1;
-			memcpy(buf, line + start, w);
-			buf[w] = '\0';
-			return buf;
-		}
-	}
-}
 
 static bool starts_with(const char *s, const char *prefix)
 {
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-static void comment_out(struct out *o, const char *line, size_t len)
+static void comment_out(struct text_out *o, const char *line, size_t len)
 {
-	fprintf(o->f, P2V_COMMENT "%.*s\n", (int)len, line);
-	o->changed = true;
+	text_out_comment(o, P2V_COMMENT, line, len);
 }
 
 /* ---- fstab ---- */
@@ -96,20 +43,20 @@ static bool fstab_entry_is_physical(const char *spec, const char *dir, const cha
 
 char *fixup_fstab_text(const char *fstab)
 {
-	struct out o;
-	if (!out_open(&o))
+	struct text_out o;
+	if (!text_out_open(&o))
 		return NULL;
-	FOR_EACH_LINE(fstab, line, len) {
+	TEXT_EACH_LINE(fstab, line, len) {
 		char spec[256], dir[256], type[64];
-		word(line, len, 0, spec, sizeof(spec));
-		word(line, len, 1, dir, sizeof(dir));
-		word(line, len, 2, type, sizeof(type));
+		text_word(line, len, 0, spec, sizeof(spec));
+		text_word(line, len, 1, dir, sizeof(dir));
+		text_word(line, len, 2, type, sizeof(type));
 		if (spec[0] && spec[0] != '#' && fstab_entry_is_physical(spec, dir, type))
 			comment_out(&o, line, len);
 		else
 			fprintf(o.f, "%.*s\n", (int)len, line);
 	}
-	return out_finish(&o);
+	return text_out_finish(&o);
 }
 
 /* ---- interfaces(5) ---- */
@@ -149,12 +96,12 @@ static enum kw keyword(const char *w)
 }
 
 /* "auto eno1 lo": drop the physical names, keep the others. */
-static void filter_list_line(struct out *o, const char *line, size_t len)
+static void filter_list_line(struct text_out *o, const char *line, size_t len)
 {
 	char kw[64], name[256], kept[1024] = "";
-	word(line, len, 0, kw, sizeof(kw));
+	text_word(line, len, 0, kw, sizeof(kw));
 	bool dropped = false;
-	for (int i = 1; *word(line, len, i, name, sizeof(name)); i++) {
+	for (int i = 1; *text_word(line, len, i, name, sizeof(name)); i++) {
 		if (name[0] == '#')
 			break;
 		if (ifname_is_physical(name))
@@ -173,20 +120,20 @@ static void filter_list_line(struct out *o, const char *line, size_t len)
 
 static char *interfaces_text(const char *text, const struct ct_spec *spec, bool add_eth0)
 {
-	struct out o;
-	if (!out_open(&o))
+	struct text_out o;
+	if (!text_out_open(&o))
 		return NULL;
 	bool in_physical = false;  /* inside an iface stanza being disabled */
-	FOR_EACH_LINE(text, line, len) {
+	TEXT_EACH_LINE(text, line, len) {
 		char w0[64], w1[256];
-		word(line, len, 0, w0, sizeof(w0));
+		text_word(line, len, 0, w0, sizeof(w0));
 		if (!w0[0] || w0[0] == '#') {
 			fprintf(o.f, "%.*s\n", (int)len, line);
 			continue;
 		}
 		switch (keyword(w0)) {
 		case KW_IFACE:
-			in_physical = ifname_is_physical(word(line, len, 1, w1, sizeof(w1)));
+			in_physical = ifname_is_physical(text_word(line, len, 1, w1, sizeof(w1)));
 			break;
 		case KW_LIST:
 			in_physical = false;
@@ -217,7 +164,7 @@ static char *interfaces_text(const char *text, const struct ct_spec *spec, bool 
 		}
 		o.changed = true;
 	}
-	return out_finish(&o);
+	return text_out_finish(&o);
 }
 
 char *fixup_interfaces_text(const char *interfaces, const struct ct_spec *spec,
@@ -236,10 +183,10 @@ char *fixup_interfaces_d_text(const char *interfaces)
 
 char *fixup_inittab_text(const char *inittab)
 {
-	struct out o;
-	if (!out_open(&o))
+	struct text_out o;
+	if (!text_out_open(&o))
 		return NULL;
-	FOR_EACH_LINE(inittab, line, len) {
+	TEXT_EACH_LINE(inittab, line, len) {
 		const char *p = line;
 		while (p < line + len && isspace((unsigned char)*p))
 			p++;
@@ -250,20 +197,20 @@ char *fixup_inittab_text(const char *inittab)
 		else
 			fprintf(o.f, "%.*s\n", (int)len, line);
 	}
-	return out_finish(&o);
+	return text_out_finish(&o);
 }
 
 char *fixup_hosts_text(const char *hosts, const char *hostname)
 {
-	struct out o;
-	if (!out_open(&o))
+	struct text_out o;
+	if (!text_out_open(&o))
 		return NULL;
 	char want[300];
 	snprintf(want, sizeof(want), "127.0.1.1\t%s", hostname);
 	bool found = false;
-	FOR_EACH_LINE(hosts, line, len) {
+	TEXT_EACH_LINE(hosts, line, len) {
 		char w0[64];
-		word(line, len, 0, w0, sizeof(w0));
+		text_word(line, len, 0, w0, sizeof(w0));
 		if (!strcmp(w0, "127.0.1.1") && !found) {
 			found = true;
 			if (len != strlen(want) || memcmp(line, want, len))
@@ -277,7 +224,7 @@ char *fixup_hosts_text(const char *hosts, const char *hostname)
 		fprintf(o.f, "%s\n", want);
 		o.changed = true;
 	}
-	return out_finish(&o);
+	return text_out_finish(&o);
 }
 
 /* ---- eth0 for the LXC backend ---- */
@@ -329,8 +276,8 @@ char *resolv_conf_text(const struct ct_spec *spec)
 {
 	if (!spec->nameserver && !spec->searchdomain)
 		return NULL;
-	struct out o;
-	if (!out_open(&o))
+	struct text_out o;
+	if (!text_out_open(&o))
 		return NULL;
 	o.changed = true;
 	fputs("# Written by ct-import\n", o.f);
@@ -344,5 +291,5 @@ char *resolv_conf_text(const struct ct_spec *spec)
 		     ns = strtok_r(NULL, " ,", &save))
 			fprintf(o.f, "nameserver %s\n", ns);
 	}
-	return out_finish(&o);
+	return text_out_finish(&o);
 }

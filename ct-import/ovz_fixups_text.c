@@ -9,64 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text_edit.h"
 #include "util.h"
 
 #define OVZ_COMMENT "# ct-import (OpenVZ): "
 
-struct text {
-	FILE *f;
-	char *buf;
-	size_t len;
-	bool changed;
-};
-
-static bool text_open(struct text *t)
+static void drop(struct text_out *t, const char *line, size_t len)
 {
-	*t = (struct text){ 0 };
-	t->f = open_memstream(&t->buf, &t->len);
-	return t->f != NULL;
-}
-
-static char *text_finish(struct text *t)
-{
-	bool err = ferror(t->f);
-	fclose(t->f);
-	if (err || !t->changed) {
-		free(t->buf);
-		return NULL;
-	}
-	return t->buf;
-}
-
-/* Each line of text without its '\n'. */
-#define EACH_LINE(text, line, len)                                                \
-	for (const char *line = (text), *_nl; *line; line = *_nl ? _nl + 1 : _nl) \
-		for (size_t len = (size_t)((_nl = strchrnul(line, '\n')) - line), \
-			    _once = 1; _once; _once = 0)
-
-/* The n-th blank-separated word of line[0..len), "" when there is none. */
-static const char *nth_word(const char *line, size_t len, int n, char *buf, size_t size)
-{
-	size_t i = 0;
-	buf[0] = '\0';
-	for (int k = 0; k <= n; k++) {
-		while (i < len && isspace((unsigned char)line[i]))
-			i++;
-		size_t start = i;
-		while (i < len && !isspace((unsigned char)line[i]))
-			i++;
-		if (start == i)
-			return buf;
-		if (k == n)
-			snprintf(buf, size, "%.*s", (int)(i - start), line + start);
-	}
-	return buf;
-}
-
-static void drop(struct text *t, const char *line, size_t len)
-{
-	fprintf(t->f, OVZ_COMMENT "%.*s\n", (int)len, line);
-	t->changed = true;
+	text_out_comment(t, OVZ_COMMENT, line, len);
 }
 
 static bool is_venet(const char *ifname)
@@ -105,19 +55,19 @@ static void eth0_stanza(FILE *f, const struct ct_spec *spec)
 char *ovz_interfaces_text(const char *text, const struct ct_spec *spec, bool add_eth0,
 			  bool *had_eth0)
 {
-	struct text t;
-	if (!text_open(&t))
+	struct text_out t;
+	if (!text_out_open(&t))
 		return NULL;
 	bool in_venet = false, eth0 = false;
-	EACH_LINE(text, line, len) {
+	TEXT_EACH_LINE(text, line, len) {
 		char w0[64], w1[256];
-		nth_word(line, len, 0, w0, sizeof(w0));
+		text_word(line, len, 0, w0, sizeof(w0));
 		if (!w0[0] || w0[0] == '#') {
 			fprintf(t.f, "%.*s\n", (int)len, line);
 			continue;
 		}
 		if (!strcmp(w0, "iface") || !strcmp(w0, "mapping")) {
-			nth_word(line, len, 1, w1, sizeof(w1));
+			text_word(line, len, 1, w1, sizeof(w1));
 			in_venet = is_venet(w1);
 			if (!strcmp(w1, "eth0"))
 				eth0 = true;
@@ -126,7 +76,7 @@ char *ovz_interfaces_text(const char *text, const struct ct_spec *spec, bool add
 			in_venet = false;
 			char kept[1024] = "";
 			bool any_venet = false;
-			for (int i = 1; *nth_word(line, len, i, w1, sizeof(w1)) && w1[0] != '#'; i++) {
+			for (int i = 1; *text_word(line, len, i, w1, sizeof(w1)) && w1[0] != '#'; i++) {
 				if (is_venet(w1))
 					any_venet = true;
 				else if (strlen(kept) + strlen(w1) + 2 < sizeof(kept))
@@ -154,17 +104,17 @@ char *ovz_interfaces_text(const char *text, const struct ct_spec *spec, bool add
 		eth0_stanza(t.f, spec);
 		t.changed = true;
 	}
-	return text_finish(&t);
+	return text_out_finish(&t);
 }
 
 /* ---- RHEL ---- */
 
 char *ovz_sysconfig_network_text(const char *text)
 {
-	struct text t;
-	if (!text_open(&t))
+	struct text_out t;
+	if (!text_out_open(&t))
 		return NULL;
-	EACH_LINE(text, line, len) {
+	TEXT_EACH_LINE(text, line, len) {
 		const char *p = line;
 		while (p < line + len && isspace((unsigned char)*p))
 			p++;
@@ -184,7 +134,7 @@ char *ovz_sysconfig_network_text(const char *text)
 		else
 			fprintf(t.f, "%.*s\n", (int)len, line);
 	}
-	return text_finish(&t);
+	return text_out_finish(&t);
 }
 
 /* Whether IPv4 gw lies inside ip ("A/P"). */
@@ -206,8 +156,8 @@ static bool gw_on_link(const char *ip, const char *gw)
 
 char *ovz_ifcfg_eth0_text(const struct ct_spec *spec)
 {
-	struct text t;
-	if (!text_open(&t))
+	struct text_out t;
+	if (!text_out_open(&t))
 		return NULL;
 	t.changed = true;
 	fputs("# The container's network device (written by ct-import convert-openvz)\n"
@@ -230,7 +180,7 @@ char *ovz_ifcfg_eth0_text(const struct ct_spec *spec)
 	} else if (spec->ip6) {
 		fprintf(t.f, "IPV6INIT=yes\n%s\n", !strcmp(spec->ip6, "dhcp") ? "DHCPV6C=yes" : "IPV6_AUTOCONF=yes");
 	}
-	return text_finish(&t);
+	return text_out_finish(&t);
 }
 
 char *ovz_route_eth0_text(const struct ct_spec *spec)
@@ -249,19 +199,19 @@ char *ovz_route_eth0_text(const struct ct_spec *spec)
 
 char *ovz_fstab_text(const char *text)
 {
-	struct text t;
-	if (!text_open(&t))
+	struct text_out t;
+	if (!text_out_open(&t))
 		return NULL;
-	EACH_LINE(text, line, len) {
+	TEXT_EACH_LINE(text, line, len) {
 		char dev[256], type[64];
-		nth_word(line, len, 0, dev, sizeof(dev));
-		nth_word(line, len, 2, type, sizeof(type));
+		text_word(line, len, 0, dev, sizeof(dev));
+		text_word(line, len, 2, type, sizeof(type));
 		if (dev[0] && dev[0] != '#' && (!strcmp(type, "simfs") || !strcmp(dev, "/dev/simfs")))
 			drop(&t, line, len);
 		else
 			fprintf(t.f, "%.*s\n", (int)len, line);
 	}
-	return text_finish(&t);
+	return text_out_finish(&t);
 }
 
 /* id:runlevels:action:process with a getty on tty1 in process. */
@@ -280,7 +230,7 @@ static bool tty1_getty(const char *p, size_t len)
 char *ovz_inittab_text(const char *text, const char *getty)
 {
 	bool active = false;
-	EACH_LINE(text, line, len) {
+	TEXT_EACH_LINE(text, line, len) {
 		const char *p = line;
 		while (p < line + len && isspace((unsigned char)*p))
 			p++;
@@ -289,11 +239,11 @@ char *ovz_inittab_text(const char *text, const char *getty)
 	}
 	if (active)
 		return NULL;
-	struct text t;
-	if (!text_open(&t))
+	struct text_out t;
+	if (!text_out_open(&t))
 		return NULL;
 	bool restored = false;
-	EACH_LINE(text, line, len) {
+	TEXT_EACH_LINE(text, line, len) {
 		const char *p = line;
 		while (p < line + len && (isspace((unsigned char)*p) || *p == '#'))
 			p++;
@@ -312,5 +262,5 @@ char *ovz_inittab_text(const char *text, const char *getty)
 		fprintf(t.f, "# a console for lxc-console / pct console (ct-import convert-openvz)\n"
 			     "1:2345:respawn:%s tty1\n", getty);
 	t.changed = true;
-	return text_finish(&t);
+	return text_out_finish(&t);
 }
