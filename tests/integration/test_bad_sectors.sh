@@ -19,8 +19,9 @@
 #    beside the template as NAME.tar.zst.unreadable.json, as --output
 #    keeps FILE.unreadable.json; a later clean template of that name does
 #    not keep the stale list.
-#  - p2v ct with a cut connection after a checkpoint past a bad range: the
-#    resumed stream still lists that range, once.
+#  - p2v ct with a cut connection after a checkpoint past a bad range, and
+#    p2v ct killed there and started again with --resume: the resumed
+#    stream still lists that range, once.
 #  - p2v disk killed (SIGKILL) after it passed a bad range, then --resume:
 #    the receiver resumes past that range, whose record p2v kept, so the
 #    final report still lists it.
@@ -293,6 +294,33 @@ mkdir -p "$T/x3"
 tar -C "$T/x3" --zstd -xf "$CACHE/ctcut.tar.zst" || fail "tar cannot read the resumed template"
 for b in 10 13000; do dd if=/dev/zero of="$T/a" bs=4096 seek=$b count=1 conv=notrunc status=none; done
 cmp "$T/a" "$T/x3/a" || fail "/a in the resumed template is not the file with its bad blocks zeroed"
+step "p2v ct killed past a bad range, then --resume: the range is still listed"
+# Through a proxy at 16 MB/s, p2v is killed after the first checkpoint
+# (past block 10), about half way through /a.
+rm -f "$T/px4.port"
+python3 "$TOP/tests/integration/cutproxy.py" --target "$SSHD_PORT" --rate 16000000 \
+  --port-file "$T/px4.port" --log "$T/px4.log" & px4=$!
+at_exit "kill $px4 2>/dev/null"
+for _ in $(seq 100); do [ -s "$T/px4.port" ] && break; sleep 0.1; done
+CTK=(-i "$SSH_ID" --hostkey "$SSHD_HOSTKEY_PIN" --progress none --state-dir "$T/state" --level 1
+     --on-read-error=zero --remote-import "$CTI receive --cache-dir $CACHE")
+"$P2V" ct --name ctkill --root "$T/ctm3" --to "root@127.0.0.1:$(cat "$T/px4.port")" "${CTK[@]}" \
+  2>"$T/log.ctk1" & pid=$!
+for _ in $(seq 600); do [ -e "$CACHE/.ctkill.tar.zst.resume" ] && break; sleep 0.1; done
+[ -e "$CACHE/.ctkill.tar.zst.resume" ] || { kill -9 $pid; cat "$T/log.ctk1" >&2; fail "no checkpoint"; }
+sleep 0.5
+kill -9 $pid; wait $pid 2>/dev/null || true
+[ ! -e "$CACHE/ctkill.tar.zst" ] || fail "published before the end (the kill came too late)"
+"$P2V" ct --name ctkill --root "$T/ctm3" --to "root@127.0.0.1:$SSHD_PORT" --resume "${CTK[@]}" \
+  2>"$T/log.ctk2" || { cat "$T/log.ctk2" >&2; fail "p2v ct --resume"; }
+grep -q "resuming the archive at its byte [1-9]" "$T/log.ctk2" ||
+  { cat "$T/log.ctk2" >&2; fail "p2v ct --resume did not resume past the start"; }
+got=$(ct_json "$CACHE/ctkill.tar.zst.unreadable.json" ctkill) || fail "bad JSON after --resume"
+[ "$got" = "$(printf '%s\n' "/a $((10 * 4096))" "/a $((13000 * 4096))")" ] ||
+  { echo "$got" >&2; fail "the list after --resume"; }
+rm -rf "$T/x3"; mkdir -p "$T/x3"
+tar -C "$T/x3" --zstd -xf "$CACHE/ctkill.tar.zst" || fail "tar cannot read the template resumed after a kill"
+cmp "$T/a" "$T/x3/a" || fail "/a in the template resumed after a kill differs"
 umount "$T/ctm3"; losetup -d "$LOOP3"; LOOP3=
 for _ in $(seq 100); do umount "$MNT3" 2>/dev/null && break; sleep 0.1; done
 
