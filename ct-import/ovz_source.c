@@ -130,6 +130,19 @@ static int extract_into(const char *source, const char *path, int fd, const char
 	return safe_extract(&x, dest);
 }
 
+/* Read fd to its end. libarchive stops at the tar end marker, but GNU tar
+ * still writes the rest of its last record after it: closing the pipe
+ * before that kills tar with SIGPIPE (seen under load in test_batch). */
+static void drain(int fd)
+{
+	char buf[16384];
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n == 0 || (n < 0 && errno != EINTR))
+			return;
+	}
+}
+
 /* Extract what a child process writes to a pipe; the child's failure makes
  * the input bad (lzop: corrupt) or the run fail (tar on a private area). */
 static int extract_from_child(const char *source, char *const argv[], int in_fd,
@@ -148,6 +161,8 @@ static int extract_from_child(const char *source, char *const argv[], int in_fd,
 	rc = extract_into(source, NULL, p[0], dest);
 	if (rc < 0)
 		kill(pid, SIGTERM);
+	else
+		drain(p[0]);
 	close(p[0]);
 	int wrc = ovz_wait(pid, argv[0]);
 	if (rc == 0 && wrc < 0)
