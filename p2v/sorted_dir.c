@@ -58,7 +58,7 @@ int sorted_dir_read(int dirfd, struct sorted_dir *l)
 	if (!rc && errno)
 		rc = -errno;
 	closedir(d);
-	if (!rc)
+	if (!rc && l->n)   /* an empty directory has no array to sort */
 		qsort(l->v, l->n, sizeof(*l->v), cmp_names);
 	return rc;
 }
