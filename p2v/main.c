@@ -18,7 +18,7 @@ static const struct {
 	{ "fakeraid", cmd_fakeraid, "list BIOS RAID maps and md containers; --deactivate takes them apart" },
 	{ "ct", cmd_ct, "archive a root filesystem losslessly and stream it to ct-import" },
 	{ "disk", cmd_disk, "image whole disks for a VM, sending only used blocks" },
-	{ "run", cmd_run, "do what the p2v.* keys of the kernel command line say (unattended boot)" },
+	{ "run", cmd_run, "do what the p2v.* keys of the kernel command line say, or ask on the console without them" },
 };
 
 static void usage(FILE *f)
