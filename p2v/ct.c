@@ -26,6 +26,7 @@
 #include "ssh_opts.h"
 #include "stream.h"
 #include "tarball.h"
+#include "transfer_loop.h"
 #include "util.h"
 #include "version.h"
 
@@ -320,8 +321,9 @@ static int ct_checkpoint(void *ctx, uint64_t tar_off, const uint8_t tar_state[SH
 
 /* Run the receiver on conn and send the archive from where it stands.
  * Returns 0 with cs->reply holding its OK line, or a negative error. */
-static int ct_attempt(struct ct_send *cs, struct ssh_conn *conn)
+static int ct_attempt(void *ctx, struct ssh_conn *conn)
 {
+	struct ct_send *cs = ctx;
 	struct ct_args *a = cs->a;
 	struct async_sink *sender = NULL;
 	_cleanup_free_ char *hello = NULL;
@@ -387,22 +389,8 @@ static int ct_attempt(struct ct_send *cs, struct ssh_conn *conn)
 	int sent = async_sink_finish(sender);
 	if (rc == 0)
 		rc = sent;
-finish:;
-	uint64_t wire, acked_off, acked_wire;
-	ssh_conn_progress(conn, &wire, &acked_off, &acked_wire);
-	int status = ssh_conn_finish(conn, cs->reply, sizeof(cs->reply));
-	if (status == -SSH_ERR_CONNECT && rc >= 0)
-		rc = status;
-	if ((rc < 0 || status < 0) && ssh_conn_lost(conn))
-		transfer_cut(&cs->tr, wire);
-	if (rc == -SSH_ERR_REMOTE && status > 0)
-		rc = -SSH_ERR_REMOTE;
-	if (rc >= 0 && status != 0) {
-		log_error("ct-import refused or failed (exit status %d): %s", status,
-			  cs->reply[0] ? cs->reply : "no reply");
-		rc = status < 0 ? status : -SSH_ERR_REMOTE;
-	}
-	return rc;
+finish:
+	return transfer_attempt_end(&cs->tr, conn, rc, cs->reply, sizeof(cs->reply), NULL);
 }
 
 static int send_over_ssh(struct ct_args *a, const char *root, struct progress *prog,
@@ -421,26 +409,8 @@ static int send_over_ssh(struct ct_args *a, const char *root, struct progress *p
 	}
 	if ((rc = transfer_begin(&cs->tr, &a->resume, "template", a->name)) < 0)
 		goto out;
-	for (unsigned attempt = 0;;) {
-		bool progressed = false;
-		rc = ssh_conn_open(&target, &a->auth, &conn);
-		if (rc == 0) {
-			unsigned cuts = cs->tr.cuts;
-			uint64_t cks = cs->tr.checkpoints;
-			rc = ct_attempt(cs, conn);
-			progressed = cs->tr.checkpoints > cks;
-			if (rc == 0 || !resume_retryable(rc, cs->tr.cuts > cuts))
-				break;
-			ssh_conn_close(conn);
-			conn = NULL;
-		} else if (rc != -SSH_ERR_CONNECT) {
-			break;
-		}
-		/* A connection that got a checkpoint through starts the count anew. */
-		attempt = progressed ? 1 : attempt + 1;
-		if ((rc = resume_backoff(&a->resume, attempt, a->name, prog)) < 0)
-			break;
-	}
+	rc = transfer_with_retries(&cs->tr, &a->resume, a->name, prog, &target, &a->auth, &conn,
+				   ct_attempt, cs);
 	if (rc < 0)
 		goto out;
 	/* Reply: "OK PATH SIZE SHA256". */

@@ -30,6 +30,7 @@
 #include "ssh.h"
 #include "ssh_opts.h"
 #include "stream.h"
+#include "transfer_loop.h"
 #include "util.h"
 #include "version.h"
 
@@ -224,6 +225,7 @@ static char *hello_json(const struct disk_args *a, const char *name, const struc
 struct disk_stream {
 	const struct disk_args *a;
 	const char *name;
+	const char *cmd;            /* the receiver's command line */
 	struct disk_source *s;
 	struct progress prog;
 	struct transfer tr;
@@ -263,14 +265,15 @@ static int disk_checkpoint(void *ctx, uint64_t off, const uint8_t state[SHA256_S
 
 /* Run the receiver on conn and send the disk from where it stands. 0 with
  * ds->reply holding its OK line, or a negative error. */
-static int disk_attempt(struct disk_stream *ds, struct ssh_conn *conn, const char *cmd)
+static int disk_attempt(void *ctx, struct ssh_conn *conn)
 {
+	struct disk_stream *ds = ctx;
 	const struct disk_args *a = ds->a;
 	struct async_sink *sender = NULL;
 	_cleanup_free_ char *hello = NULL;
 	char line[STREAM_READY_MAX + 64];
 	struct stream_checkpoint ck;
-	int rc = ssh_conn_exec(conn, cmd);
+	int rc = ssh_conn_exec(conn, ds->cmd);
 	if (rc < 0)
 		return rc;
 	stream_writer_free(&ds->w);
@@ -321,20 +324,8 @@ stop:;
 	int sent = sender ? async_sink_finish(sender) : 0;
 	if (rc == 0)
 		rc = sent;
-finish:;
-	uint64_t wire, acked_off, acked_wire;
-	ssh_conn_progress(conn, &wire, &acked_off, &acked_wire);
-	int status = ssh_conn_finish(conn, ds->reply, sizeof(ds->reply));
-	if (status == -SSH_ERR_CONNECT && rc >= 0)
-		rc = status;
-	if ((rc < 0 || status < 0) && ssh_conn_lost(conn))
-		transfer_cut(&ds->tr, wire);
-	if (rc >= 0 && status != 0) {
-		log_error("ct-import refused or failed for %s (exit status %d): %s", ds->name, status,
-			  ds->reply[0] ? ds->reply : "no reply");
-		rc = status < 0 ? status : -SSH_ERR_REMOTE;
-	}
-	return rc;
+finish:
+	return transfer_attempt_end(&ds->tr, conn, rc, ds->reply, sizeof(ds->reply), ds->name);
 }
 
 /* Send one disk, reconnecting *connp when the link drops; *remote_path gets
@@ -357,6 +348,7 @@ static int send_disk(struct ssh_conn **connp, const struct ssh_target *target,
 		return -ENOMEM;
 	ds->a = a;
 	ds->name = name;
+	ds->cmd = cmd;
 	ds->s = s;
 	if ((rc = transfer_begin(&ds->tr, &a->resume, "disk", name)) < 0)
 		goto out;
@@ -366,24 +358,8 @@ static int send_disk(struct ssh_conn **connp, const struct ssh_target *target,
 		goto out;
 	}
 	progress_init(&ds->prog, a->progress, name, s->size);
-	for (unsigned attempt = 0;;) {
-		uint64_t cks = ds->tr.checkpoints;
-		if (!*connp && (rc = ssh_conn_open(target, &a->auth, connp)) < 0) {
-			if (rc != -SSH_ERR_CONNECT)
-				break;
-		} else {
-			unsigned cuts = ds->tr.cuts;
-			rc = disk_attempt(ds, *connp, cmd);
-			if (rc == 0 || !resume_retryable(rc, ds->tr.cuts > cuts))
-				break;
-			ssh_conn_close(*connp);
-			*connp = NULL;
-		}
-		/* A connection that got a checkpoint through starts the count anew. */
-		attempt = ds->tr.checkpoints > cks ? 1 : attempt + 1;
-		if ((rc = resume_backoff(&a->resume, attempt, name, &ds->prog)) < 0)
-			break;
-	}
+	rc = transfer_with_retries(&ds->tr, &a->resume, name, &ds->prog, target, &a->auth, connp,
+				   disk_attempt, ds);
 	progress_finish(&ds->prog);
 	if (rc == 0) {
 		char path[4096], hex[2 * SHA256_LEN + 1], mine[2 * SHA256_LEN + 1] = "";
