@@ -1,6 +1,7 @@
 /* The SSH transport: one libssh session, one exec channel at a time, host
  * keys checked against known_hosts or a pinned fingerprint (ssh_hostkey.c),
- * login by key, password or the agent's/default keys (ssh_auth.c). */
+ * login by key, password or the agent's/default keys (ssh_auth.c); the
+ * receiver's stdout lines (READY, ACK, the reply) are read in ssh_lines.c. */
 #include "ssh.h"
 
 #include <arpa/inet.h>
@@ -19,9 +20,9 @@
 #include <libssh/libssh.h>
 
 #include "log.h"
-#include "stream.h"
 #include "ssh_auth.h"
 #include "ssh_hostkey.h"
+#include "ssh_lines.h"
 #include "util.h"
 
 /* AES-GCM first: with AES-NI it is several times faster than libssh's default
@@ -42,16 +43,8 @@ struct ssh_conn {
 	ssh_session session;
 	ssh_channel channel;
 	char *where;        /* "user@host:port", for messages */
-	char early[4096];   /* remote stdout read while we were still writing */
-	size_t early_len;
 	int write_err;      /* the first write failure, returned (not logged) again */
-	/* The stream's reply lines (doc/protocol.md): READY and ACK are taken
-	 * out of stdout as they arrive; everything else is the reply. */
-	char line[1024];
-	size_t line_len;
-	char ready[1024];
-	bool have_ready;
-	uint64_t acked_offset, acked_wire;  /* the last ACK */
+	struct ssh_lines lines;  /* READY, ACK and the reply, from stdout */
 	uint64_t wire_sent;  /* bytes written on this channel */
 	uint64_t window;     /* at most this many unacknowledged; 0: no limit */
 };
@@ -316,9 +309,8 @@ int ssh_conn_exec(struct ssh_conn *c, const char *command)
 	log_debug("%s: running %s", c->where, command);
 	c->channel = ch;
 	c->write_err = 0;
-	c->early_len = c->line_len = 0;
-	c->have_ready = false;
-	c->acked_offset = c->acked_wire = c->wire_sent = 0;
+	ssh_lines_reset(&c->lines);
+	c->wire_sent = 0;
 	return 0;
 }
 
@@ -338,8 +330,8 @@ void ssh_conn_progress(const struct ssh_conn *c, uint64_t *wire_sent, uint64_t *
 		       uint64_t *acked_wire)
 {
 	*wire_sent = c->wire_sent;
-	*acked_offset = c->acked_offset;
-	*acked_wire = c->acked_wire;
+	*acked_offset = c->lines.acked_offset;
+	*acked_wire = c->lines.acked_wire;
 }
 
 /* Read and relay until cond holds or the remote stops; the same bounded
@@ -367,7 +359,7 @@ static int wait_remote(struct ssh_conn *c, bool (*cond)(const struct ssh_conn *)
 	}
 }
 
-static bool ready_seen(const struct ssh_conn *c) { return c->have_ready; }
+static bool ready_seen(const struct ssh_conn *c) { return c->lines.have_ready; }
 
 int ssh_conn_read_ready(struct ssh_conn *c, char *line, size_t cap)
 {
@@ -375,51 +367,13 @@ int ssh_conn_read_ready(struct ssh_conn *c, char *line, size_t cap)
 		return -EBADF;
 	int rc = wait_remote(c, ready_seen, "the receiver's READY");
 	if (rc == 0)
-		snprintf(line, cap, "%s", c->ready);
+		snprintf(line, cap, "%s", c->lines.ready);
 	return rc;
 }
 
 static bool ack_room(const struct ssh_conn *c)
 {
-	return c->wire_sent < c->acked_wire + c->window;
-}
-
-static void early_add(struct ssh_conn *c, const char *p, size_t n)
-{
-	size_t room = sizeof(c->early) - c->early_len;
-	size_t k = n < room ? n : room;
-	memcpy(c->early + c->early_len, p, k);
-	c->early_len += k;
-}
-
-static void take_line(struct ssh_conn *c)
-{
-	uint64_t off, wire;
-	c->line[c->line_len] = '\0';
-	if (stream_ack_parse(c->line, &off, &wire) == 0) {
-		if (wire > c->acked_wire) {
-			c->acked_wire = wire;
-			c->acked_offset = off;
-		}
-	} else if (!c->have_ready && !strncmp(c->line, "READY ", 6)) {
-		snprintf(c->ready, sizeof(c->ready), "%s", c->line);
-		c->have_ready = true;
-	} else {
-		early_add(c, c->line, c->line_len);
-	}
-	c->line_len = 0;
-}
-
-/* Remote stdout, split into lines: protocol lines are taken, the rest
- * kept as the reply. */
-static void take_stdout(struct ssh_conn *c, const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (c->line_len < sizeof(c->line) - 1)
-			c->line[c->line_len++] = p[i];
-		if (p[i] == '\n')
-			take_line(c);
-	}
+	return c->wire_sent < c->lines.acked_wire + c->window;
 }
 
 /* Copy whatever the remote wrote to its stderr to ours, and keep what it
@@ -451,22 +405,11 @@ static int drain(struct ssh_conn *c)
 				/* Our stderr gone is no reason to stop the transfer. */
 				(void)write_full(STDERR_FILENO, buf, (size_t)n);
 			} else {
-				take_stdout(c, buf, (size_t)n);
+				ssh_lines_feed(&c->lines, buf, (size_t)n);
 			}
 		}
 	}
 	return 0;
-}
-
-/* Keep up to cap-1 bytes of the reply, NUL-terminated. */
-static void reply_add(char *reply, size_t cap, size_t *have, const char *p, size_t n)
-{
-	if (!reply || *have + 1 >= cap)
-		return;
-	size_t k = n < cap - 1 - *have ? n : cap - 1 - *have;
-	memcpy(reply + *have, p, k);
-	*have += k;
-	reply[*have] = '\0';
 }
 
 /* Wait until the remote grants window, reading what arrives meanwhile.
@@ -531,8 +474,8 @@ int ssh_conn_write(void *conn, const void *buf, size_t len)
 			n = WRITE_CHUNK;
 		if (n > len)
 			n = (uint32_t)len;
-		if (c->window && n > c->acked_wire + c->window - c->wire_sent)
-			n = (uint32_t)(c->acked_wire + c->window - c->wire_sent);
+		if (c->window && n > c->lines.acked_wire + c->window - c->wire_sent)
+			n = (uint32_t)(c->lines.acked_wire + c->window - c->wire_sent);
 		int w = ssh_channel_write(c->channel, p, n);
 		if (w < 0) {
 			if (ssh_is_connected(c->session)) {
@@ -564,8 +507,7 @@ int ssh_conn_finish(struct ssh_conn *c, char *reply, size_t cap)
 	for (;;) {
 		if ((rc = drain(c)) < 0)
 			goto out;
-		reply_add(reply, cap, &have, c->early, c->early_len);
-		c->early_len = 0;
+		ssh_lines_take_reply(&c->lines, reply, cap, &have);
 		/* A short timeout: stderr arriving while stdout is quiet is
 		 * buffered by libssh and relayed on the next turn. */
 		int n = ssh_channel_read_timeout(c->channel, buf, sizeof(buf), 0, 100);
@@ -577,9 +519,8 @@ int ssh_conn_finish(struct ssh_conn *c, char *reply, size_t cap)
 		if (n > 0) {
 			/* Keep what fits; read on regardless so the remote
 			 * never blocks on a full window. */
-			take_stdout(c, buf, (size_t)n);
-			reply_add(reply, cap, &have, c->early, c->early_len);
-			c->early_len = 0;
+			ssh_lines_feed(&c->lines, buf, (size_t)n);
+			ssh_lines_take_reply(&c->lines, reply, cap, &have);
 			continue;
 		}
 		if (ssh_channel_is_eof(c->channel) || ssh_channel_is_closed(c->channel))
@@ -587,9 +528,8 @@ int ssh_conn_finish(struct ssh_conn *c, char *reply, size_t cap)
 	}
 	if ((rc = drain(c)) < 0)
 		goto out;
-	if (c->line_len)   /* a last line without its newline */
-		take_line(c);
-	reply_add(reply, cap, &have, c->early, c->early_len);
+	ssh_lines_flush(&c->lines);
+	ssh_lines_take_reply(&c->lines, reply, cap, &have);
 	/* In blocking mode libssh bounds this wait by SSH_OPTIONS_TIMEOUT; a
 	 * command that closed its stdout may well run longer than that. */
 	while ((rc = ssh_channel_get_exit_status(c->channel)) < 0 &&
@@ -602,7 +542,7 @@ int ssh_conn_finish(struct ssh_conn *c, char *reply, size_t cap)
 		rc = ssh_is_connected(c->session) ? -SSH_ERR_REMOTE : -SSH_ERR_CONNECT;
 	}
 out:
-	c->early_len = 0;
+	c->lines.early_len = 0;
 	ssh_channel_close(c->channel);
 	ssh_channel_free(c->channel);
 	c->channel = NULL;
