@@ -7,8 +7,12 @@ BUILD=${BUILD:-$(cd "$(dirname "$0")/.." && pwd)/build}
 . "$TOP/tests/integration/sshd.sh"
 mib=${1:-1024}
 bin="$BUILD/bench-ssh-write"
+# Linked against the built libraries, so it follows however p2v's SSH code is split.
+make -s -C "$TOP" BUILD="$BUILD" "$BUILD/libp2v.a" "$BUILD/libcommon.a"
 cc -std=gnu11 -O2 -D_GNU_SOURCE -I"$TOP/lib" -I"$TOP/p2v" -o "$bin" "$TOP/bench/ssh_write.c" \
-  "$TOP/p2v/ssh.c" "$TOP/p2v/ssh_auth.c" "$TOP/p2v/ssh_hostkey.c" "$TOP/lib/log.c" "$TOP/lib/util.c" -lssh
+  "$BUILD/libp2v.a" "$BUILD/libcommon.a" \
+  $(pkg-config --libs libarchive libssh blkid devmapper libparted libzstd libcrypto jansson ext2fs zlib) \
+  -lacl -lpthread
 start_sshd
 "$bin" 127.0.0.1 "$SSHD_PORT" "$SSH_ID" "$SSHD_HOSTKEY_PIN" "$mib"
 CIPHER=default "$bin" 127.0.0.1 "$SSHD_PORT" "$SSH_ID" "$SSHD_HOSTKEY_PIN" "$mib"
