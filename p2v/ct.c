@@ -414,17 +414,12 @@ static int send_over_ssh(struct ct_args *a, const char *root, struct progress *p
 	if (rc < 0)
 		goto out;
 	/* Reply: "OK PATH SIZE SHA256". */
-	char path[4096] = "", hex[2 * SHA256_LEN + 1], mine[2 * SHA256_LEN + 1] = "";
-	if (cs->have_digest)
-		sha256_hex(cs->digest, mine);
-	if (sscanf(cs->reply, "OK %4095s %*u %64s", path, hex) != 2 ||
-	    (cs->have_digest && strcmp(hex, mine))) {
-		log_error("unexpected reply from ct-import: %s", cs->reply);
-		rc = -SSH_ERR_REMOTE;
+	char path[4096] = "", hex[2 * SHA256_LEN + 1];
+	if ((rc = transfer_reply_check(cs->reply, cs->have_digest ? cs->digest : NULL, NULL, path,
+				       sizeof(path), hex)) < 0)
 		goto out;
-	}
 	if (cs->have_digest)
-		log_info("stored on %s as %s (sha256 %s, verified)", target.host, path, mine);
+		log_info("stored on %s as %s (sha256 %s, verified)", target.host, path, hex);
 	else   /* a run before this one sent it all; the receiver verified it */
 		log_info("stored on %s as %s (sha256 %s, verified when received)", target.host,
 			 path, hex);

@@ -362,16 +362,12 @@ static int send_disk(struct ssh_conn **connp, const struct ssh_target *target,
 				   disk_attempt, ds);
 	progress_finish(&ds->prog);
 	if (rc == 0) {
-		char path[4096], hex[2 * SHA256_LEN + 1], mine[2 * SHA256_LEN + 1] = "";
-		if (ds->have_digest)
-			sha256_hex(ds->st.digest, mine);
-		if (sscanf(ds->reply, "OK %4095s %*u %64s", path, hex) != 2 ||
-		    (ds->have_digest && strcmp(hex, mine))) {
-			log_error("unexpected reply from ct-import for %s: %s", name, ds->reply);
-			rc = -SSH_ERR_REMOTE;
-		} else if (!(*remote_path = strdup(path))) {
+		char path[4096], hex[2 * SHA256_LEN + 1];
+		rc = transfer_reply_check(ds->reply, ds->have_digest ? ds->st.digest : NULL, name,
+					  path, sizeof(path), hex);
+		if (rc == 0 && !(*remote_path = strdup(path)))
 			rc = -ENOMEM;
-		} else {
+		if (rc == 0) {
 			if (ds->have_digest)
 				disk_send_report(name, s, &ds->st, ds->f.wire_bytes,
 						 progress_elapsed(&ds->prog));

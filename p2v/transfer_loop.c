@@ -2,6 +2,9 @@
  * connection: this is where the two meet, once for every command. */
 #include "transfer_loop.h"
 
+#include <stdio.h>
+#include <string.h>
+
 #include "log.h"
 
 int transfer_with_retries(struct transfer *t, const struct resume_opts *o, const char *label,
@@ -51,4 +54,20 @@ int transfer_attempt_end(struct transfer *t, struct ssh_conn *conn, int rc, char
 		rc = status < 0 ? status : -SSH_ERR_REMOTE;
 	}
 	return rc;
+}
+
+int transfer_reply_check(const char *reply, const uint8_t *digest, const char *label,
+			 char *path, size_t cap, char hex[2 * SHA256_LEN + 1])
+{
+	char mine[2 * SHA256_LEN + 1] = "", fmt[32];
+	if (digest)
+		sha256_hex(digest, mine);
+	snprintf(fmt, sizeof(fmt), "OK %%%zus %%*u %%64s", cap - 1);
+	if (sscanf(reply, fmt, path, hex) == 2 && (!digest || !strcmp(hex, mine)))
+		return 0;
+	if (label)
+		log_error("unexpected reply from ct-import for %s: %s", label, reply);
+	else
+		log_error("unexpected reply from ct-import: %s", reply);
+	return -SSH_ERR_REMOTE;
 }

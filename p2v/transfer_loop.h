@@ -5,6 +5,7 @@
 #define P2V_TRANSFER_LOOP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "progress.h"
 #include "resume.h"
@@ -26,5 +27,12 @@ int transfer_with_retries(struct transfer *t, const struct resume_opts *o, const
  * attempt's result. */
 int transfer_attempt_end(struct transfer *t, struct ssh_conn *conn, int rc, char *reply,
 			 size_t cap, const char *label);
+
+/* The receiver's final reply "OK PATH SIZE SHA256": PATH into path (cap
+ * bytes) and the digest's hex into hex. With digest (this run sent the
+ * whole stream) the reply must carry that digest. 0, or -SSH_ERR_REMOTE
+ * (logged, naming label when not NULL). */
+int transfer_reply_check(const char *reply, const uint8_t *digest, const char *label,
+			 char *path, size_t cap, char hex[2 * SHA256_LEN + 1]);
 
 #endif
